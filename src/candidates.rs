@@ -1,0 +1,237 @@
+//! Stage 5: candidate pairs, from two min-hash indexes.
+//!
+//! * **Passage index** (partial reuse): every document's winnowed fingerprints
+//!   go into an inverted index. Two documents that share at least
+//!   `min_shared_fingerprints` fingerprints become a candidate pair, counting
+//!   only fingerprints held by at most `max_df` documents: stock phrases
+//!   ("could not independently verify these battlefield reports") are left out
+//!   by this document-frequency cap, as passim and textreuse do.
+//! * **LSH** (near-identical copies, whatever their frequency): documents whose
+//!   whole-document MinHash signatures agree on any band. A bucket of `n > 64`
+//!   documents yields `n − 1` pairs (each with the bucket's first member and
+//!   with its predecessor), not `n²/2`, so 10,000 near-copies stay linear.
+//!
+//! Both produce pairs of node ids `(a, b)` with `a < b`, sorted and distinct.
+//! Candidates are only proposals: every one is verified exactly afterwards.
+
+use rayon::prelude::*;
+
+/// Where a candidate pair came from (a pair can come from both).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// Shared fingerprints under the DF cap.
+    pub fingerprints: u32,
+    /// The pair met in an LSH bucket.
+    pub lsh: bool,
+}
+
+/// A candidate pair of nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The smaller node id.
+    pub a: u32,
+    /// The larger node id.
+    pub b: u32,
+    /// What proposed it.
+    pub sources: Sources,
+}
+
+/// Counts of what the candidate stage did, for the summary.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct CandidateStats {
+    /// Distinct fingerprints in the index.
+    pub fingerprints: u64,
+    /// Fingerprints left out because more than `max_df` documents hold them.
+    pub fingerprints_over_df_cap: u64,
+    /// Pairs proposed by the passage index.
+    pub fingerprint_pairs: u64,
+    /// Pairs proposed by LSH.
+    pub lsh_pairs: u64,
+    /// Distinct candidate pairs.
+    pub candidates: u64,
+}
+
+fn pairs_of_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
+    // Split into runs of equal keys; emit all pairs of runs of length 2..=max_df.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    let mut distinct = 0u64;
+    let mut over = 0u64;
+    while i < postings.len() {
+        let mut j = i + 1;
+        while j < postings.len() && postings[j].0 == postings[i].0 {
+            j += 1;
+        }
+        distinct += 1;
+        let n = j - i;
+        if n > max_df {
+            over += 1;
+        } else if n >= 2 {
+            runs.push((i, j));
+        }
+        i = j;
+    }
+    let pairs: Vec<u64> = runs
+        .par_iter()
+        .flat_map_iter(|&(i, j)| {
+            let run = &postings[i..j];
+            (0..run.len()).flat_map(move |x| {
+                (x + 1..run.len()).map(move |y| ((run[x].1 as u64) << 32) | run[y].1 as u64)
+            })
+        })
+        .collect();
+    (pairs, distinct, over)
+}
+
+/// Proposes candidate pairs.
+///
+/// `fingerprints[n]` holds node `n`'s distinct fingerprint hashes, `bands[n]`
+/// its LSH band keys (one per band, or none).
+pub fn candidates(
+    fingerprints: &[Vec<u64>],
+    bands: &[Vec<u64>],
+    max_df: usize,
+    min_shared_fingerprints: u32,
+) -> (Vec<Candidate>, CandidateStats) {
+    let mut stats = CandidateStats::default();
+
+    // Passage index.
+    let mut postings: Vec<(u64, u32)> = fingerprints
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(n, fps)| fps.iter().map(move |&h| (h, n as u32)))
+        .collect();
+    postings.par_sort_unstable();
+    postings.dedup();
+    let (mut fp_pairs, distinct, over) = pairs_of_postings(&postings, max_df.max(2));
+    drop(postings);
+    stats.fingerprints = distinct;
+    stats.fingerprints_over_df_cap = over;
+    fp_pairs.par_sort_unstable();
+    let mut counted: Vec<(u64, u32)> = Vec::new();
+    let mut i = 0;
+    while i < fp_pairs.len() {
+        let mut j = i + 1;
+        while j < fp_pairs.len() && fp_pairs[j] == fp_pairs[i] {
+            j += 1;
+        }
+        let c = (j - i) as u32;
+        if c >= min_shared_fingerprints.max(1) {
+            counted.push((fp_pairs[i], c));
+        }
+        i = j;
+    }
+    drop(fp_pairs);
+    stats.fingerprint_pairs = counted.len() as u64;
+
+    // LSH buckets.
+    let mut keyed: Vec<(u32, u64, u32)> = bands
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(n, keys)| {
+            keys.iter()
+                .enumerate()
+                .map(move |(b, &k)| (b as u32, k, n as u32))
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let mut lsh_pairs: Vec<u64> = Vec::new();
+    let mut i = 0;
+    while i < keyed.len() {
+        let mut j = i + 1;
+        while j < keyed.len() && keyed[j].0 == keyed[i].0 && keyed[j].1 == keyed[i].1 {
+            j += 1;
+        }
+        let run = &keyed[i..j];
+        let pair = |x: u32, y: u32| ((x.min(y) as u64) << 32) | x.max(y) as u64;
+        if run.len() <= 64 {
+            for x in 0..run.len() {
+                for y in x + 1..run.len() {
+                    lsh_pairs.push(pair(run[x].2, run[y].2));
+                }
+            }
+        } else {
+            for x in 1..run.len() {
+                lsh_pairs.push(pair(run[0].2, run[x].2));
+                if x > 1 {
+                    lsh_pairs.push(pair(run[x - 1].2, run[x].2));
+                }
+            }
+        }
+        i = j;
+    }
+    drop(keyed);
+    lsh_pairs.par_sort_unstable();
+    lsh_pairs.dedup();
+    stats.lsh_pairs = lsh_pairs.len() as u64;
+
+    // Merge the two sorted lists.
+    let mut out = Vec::with_capacity(counted.len() + lsh_pairs.len());
+    let (mut x, mut y) = (0, 0);
+    let split = |p: u64| ((p >> 32) as u32, p as u32);
+    while x < counted.len() || y < lsh_pairs.len() {
+        let take_fp = y >= lsh_pairs.len() || (x < counted.len() && counted[x].0 <= lsh_pairs[y]);
+        let take_lsh = x >= counted.len() || (y < lsh_pairs.len() && lsh_pairs[y] <= counted[x].0);
+        let p = if take_fp { counted[x].0 } else { lsh_pairs[y] };
+        let (a, b) = split(p);
+        out.push(Candidate {
+            a,
+            b,
+            sources: Sources {
+                fingerprints: if take_fp { counted[x].1 } else { 0 },
+                lsh: take_lsh,
+            },
+        });
+        if take_fp {
+            x += 1;
+        }
+        if take_lsh {
+            y += 1;
+        }
+    }
+    stats.candidates = out.len() as u64;
+    (out, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_fingerprints_under_the_cap_make_candidates() {
+        let fps = vec![vec![1, 2, 9], vec![1, 2, 8], vec![9, 7], vec![1, 2]];
+        let (c, s) = candidates(&fps, &[vec![], vec![], vec![], vec![]], 3, 2);
+        let got: Vec<(u32, u32, u32)> = c
+            .iter()
+            .map(|c| (c.a, c.b, c.sources.fingerprints))
+            .collect();
+        // Fingerprints 1 and 2 are in 3 docs (at the cap): pairs 0-1, 0-3, 1-3 share two.
+        assert_eq!(got, [(0, 1, 2), (0, 3, 2), (1, 3, 2)]);
+        let (c, s2) = candidates(&fps, &[vec![], vec![], vec![], vec![]], 2, 2);
+        assert!(c.is_empty(), "over the cap: {c:?}");
+        assert_eq!(s2.fingerprints_over_df_cap, 2);
+        assert_eq!(s.fingerprints_over_df_cap, 0);
+    }
+
+    #[test]
+    fn lsh_buckets_make_candidates_and_merge_with_fingerprints() {
+        let bands = vec![vec![5, 6], vec![5, 7], vec![8, 6]];
+        let fps = vec![vec![1, 2], vec![], vec![1, 2]];
+        let (c, _) = candidates(&fps, &bands, 10, 2);
+        let got: Vec<(u32, u32, u32, bool)> = c
+            .iter()
+            .map(|c| (c.a, c.b, c.sources.fingerprints, c.sources.lsh))
+            .collect();
+        assert_eq!(got, [(0, 1, 0, true), (0, 2, 2, true)]);
+    }
+
+    #[test]
+    fn huge_buckets_stay_linear() {
+        let n = 1000;
+        let bands: Vec<Vec<u64>> = (0..n).map(|_| vec![42]).collect();
+        let fps: Vec<Vec<u64>> = vec![vec![]; n];
+        let (c, _) = candidates(&fps, &bands, 10, 2);
+        assert!(c.len() < 2 * n, "{}", c.len());
+        assert!(c.len() >= n - 1);
+    }
+}

@@ -1,0 +1,146 @@
+//! Command-line definitions. The doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable report.
+    Text,
+    /// One JSON document.
+    Json,
+    /// JSON Lines: begin, one record per story, summary.
+    Jsonl,
+}
+
+/// When to colour the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When stdout is a terminal, NO_COLOR is unset and TERM is not "dumb".
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  storyclust ./docs                          stories on the terminal
+  storyclust --format json ./docs | jq '.stories[].documents[].path'
+  storyclust --format jsonl ./docs | jq -c 'select(.type==\"story\") | .data.documents | map(.path)'
+  storyclust --fail-on-stories ./batch       CI gate: exit 1 when any story is found
+
+Exit codes:
+  0  ran fine (and, with --fail-on-stories, found no story)
+  1  --fail-on-stories was given and a story of two or more articles was found
+  2  an error: bad option, missing path, or a file that could not be read
+     (the rest of the input is still processed and reported)";
+
+/// Find the stories in a folder of news articles: groups of articles that reuse
+/// the same wire copy, with the passages they share and where each sits.
+#[derive(Debug, Parser)]
+#[command(name = "storyclust", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Folders (walked recursively) and files to read.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// List singletons (articles in no story) too.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Passages shown per story in text output (0: all). JSON always has all.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub passages: usize,
+
+    /// Extensions of the files taken from folders (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', default_value = "txt", value_name = "EXT")]
+    pub ext: Vec<String>,
+
+    /// Worker threads (default: one per core). Output does not depend on it.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Show the parameters in force and per-stage counts and timings.
+    #[arg(long, short)]
+    pub verbose: bool,
+
+    /// Leave timings out of the output, so equal inputs give equal bytes.
+    #[arg(long)]
+    pub no_timings: bool,
+
+    /// Exit with 1 when a story of two or more articles is found (a CI gate).
+    #[arg(long)]
+    pub fail_on_stories: bool,
+
+    /// Shingle size in words.
+    #[arg(long, default_value_t = 5, help_heading = "Tuning")]
+    pub shingle: usize,
+
+    /// Winnowing window in shingles: any shared run of WINDOW+SHINGLE-1 words
+    /// is sure to yield a shared fingerprint.
+    #[arg(long, default_value_t = 4, help_heading = "Tuning")]
+    pub window: usize,
+
+    /// MinHash permutations.
+    #[arg(long, default_value_t = 128, help_heading = "Tuning")]
+    pub num_perm: usize,
+
+    /// Jaccard threshold of the near-duplicate path; LSH bands x rows are derived from it.
+    #[arg(long, default_value_t = 0.5, help_heading = "Tuning")]
+    pub threshold: f64,
+
+    /// Seed of all hashing.
+    #[arg(long, default_value_t = 0, help_heading = "Tuning")]
+    pub seed: u64,
+
+    /// Document-frequency cap: text in more articles than this is a stock phrase.
+    #[arg(long, default_value_t = 100, help_heading = "Tuning")]
+    pub max_df: usize,
+
+    /// Shared fingerprints needed to propose a pair.
+    #[arg(long, default_value_t = 2, help_heading = "Tuning")]
+    pub min_fingerprints: u32,
+
+    /// Words of shared passages (in each article) needed for a partial-reuse link.
+    #[arg(long, default_value_t = 25, help_heading = "Tuning")]
+    pub min_shared_words: u32,
+
+    /// Share of the shorter article that shared passages must cover.
+    #[arg(long, default_value_t = 0.05, help_heading = "Tuning")]
+    pub min_coverage: f64,
+
+    /// Groups merge while more than this share of their article pairs are linked.
+    #[arg(long, default_value_t = 0.5, help_heading = "Tuning")]
+    pub min_linkage: f64,
+}
+
+impl Cli {
+    /// The library configuration these options describe.
+    pub fn config(&self) -> storyclust::Config {
+        storyclust::Config {
+            extensions: self.ext.clone(),
+            shingle: self.shingle,
+            window: self.window,
+            num_perm: self.num_perm,
+            threshold: self.threshold,
+            seed: self.seed,
+            max_df: self.max_df,
+            min_fingerprints: self.min_fingerprints,
+            min_shared_words: self.min_shared_words,
+            min_coverage: self.min_coverage,
+            min_linkage: self.min_linkage,
+        }
+    }
+}

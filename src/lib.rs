@@ -1,0 +1,581 @@
+//! # storyclust
+//!
+//! Finds the *stories* in a folder of news articles: groups of articles that
+//! reuse the same wire copy (reprinted, cut to a brief, edited, OCR-garbled,
+//! translated), with the passages the members share and where each passage
+//! sits in every file.
+//!
+//! Data flows one way, one module per stage:
+//!
+//! ```text
+//! load → tokenize → shingle → minhash → candidates → verify → cluster → passages → report
+//! ```
+//!
+//! ```no_run
+//! use storyclust::{Config, run};
+//! let outcome = run(&["fixtures/bakhmut".into()], &Config::default()).unwrap();
+//! for story in &outcome.stories {
+//!     println!("{} has {} articles", story.id, story.members.len());
+//! }
+//! ```
+#![deny(missing_docs)]
+
+pub mod candidates;
+pub mod cluster;
+pub mod error;
+pub mod hash;
+pub mod load;
+pub mod minhash;
+pub mod passages;
+pub mod report;
+pub mod shingle;
+pub mod tokenize;
+pub mod verify;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+pub use error::{ConfigError, LoadError};
+
+/// Version of the JSON output schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Every parameter of a run. `Config::default()` gives the documented defaults.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Config {
+    /// File extensions taken when walking folders.
+    pub extensions: Vec<String>,
+    /// Shingle size in words.
+    pub shingle: usize,
+    /// Winnowing window in shingles: any shared run of `window + shingle − 1`
+    /// words is guaranteed a shared fingerprint.
+    pub window: usize,
+    /// MinHash permutations (signature length).
+    pub num_perm: usize,
+    /// Jaccard threshold of the near-duplicate path (sets LSH bands × rows).
+    pub threshold: f64,
+    /// The one seed all hashing derives from.
+    pub seed: u64,
+    /// Document-frequency cap: shingles and fingerprints in more documents than
+    /// this are stock phrases and never tie articles together.
+    pub max_df: usize,
+    /// Minimum shared fingerprints for a passage-index candidate.
+    pub min_fingerprints: u32,
+    /// Minimum words of shared passages, in each article, for a partial-reuse edge.
+    pub min_shared_words: u32,
+    /// Minimum share of the shorter article covered by shared passages.
+    pub min_coverage: f64,
+    /// Two groups merge while more than this share of their article pairs are verified edges.
+    pub min_linkage: f64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            extensions: vec!["txt".into()],
+            shingle: 5,
+            window: 4,
+            num_perm: 128,
+            threshold: 0.5,
+            seed: 0,
+            max_df: 100,
+            min_fingerprints: 2,
+            min_shared_words: 25,
+            min_coverage: 0.05,
+            min_linkage: 0.5,
+        }
+    }
+}
+
+impl Config {
+    /// Checks every parameter's range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |name, expected, got: String| {
+            Err(ConfigError::OutOfRange {
+                name,
+                expected,
+                got,
+            })
+        };
+        if !(1..=16).contains(&self.shingle) {
+            return bad("--shingle", "between 1 and 16", self.shingle.to_string());
+        }
+        if !(1..=64).contains(&self.window) {
+            return bad("--window", "between 1 and 64", self.window.to_string());
+        }
+        if !(1..=1024).contains(&self.num_perm) {
+            return bad(
+                "--num-perm",
+                "between 1 and 1024",
+                self.num_perm.to_string(),
+            );
+        }
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return bad("--threshold", "in (0, 1]", self.threshold.to_string());
+        }
+        if self.max_df < 2 {
+            return bad("--max-df", "at least 2", self.max_df.to_string());
+        }
+        if !(0.0..=1.0).contains(&self.min_coverage) {
+            return bad("--min-coverage", "in [0, 1]", self.min_coverage.to_string());
+        }
+        if !(0.0..1.0).contains(&self.min_linkage) {
+            return bad("--min-linkage", "in [0, 1)", self.min_linkage.to_string());
+        }
+        Ok(())
+    }
+
+    /// The LSH bands × rows these parameters imply.
+    pub fn bands_rows(&self) -> minhash::BandsRows {
+        minhash::optimal_bands_rows(self.threshold, self.num_perm)
+    }
+
+    /// The verification thresholds.
+    pub fn verify_params(&self) -> verify::VerifyParams {
+        verify::VerifyParams {
+            shingle: self.shingle,
+            jaccard: self.threshold,
+            min_shared_words: self.min_shared_words,
+            min_coverage: self.min_coverage,
+        }
+    }
+}
+
+/// One input article.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// Its path as found.
+    pub path: PathBuf,
+    /// Its first non-empty line, trimmed (at most 120 characters).
+    pub title: String,
+    /// Number of words (tokens).
+    pub words: u32,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// How it was decoded.
+    pub encoding: load::Encoding,
+    /// Its text node: identical texts (same normalised words) share one. `None` for empty texts.
+    pub node: Option<u32>,
+}
+
+/// A member of a story.
+#[derive(Clone, Debug)]
+pub struct StoryMember {
+    /// Index into [`Outcome::documents`].
+    pub doc: u32,
+    /// Other members it has a verified edge with (identical copies included).
+    pub links: u32,
+    /// Mean strength of those edges (coverage or Jaccard, 0..=1).
+    pub strength: f64,
+    /// Words of it inside passages shared with other members.
+    pub shared_words: u32,
+}
+
+/// A story: articles that reuse the same copy.
+#[derive(Clone, Debug)]
+pub struct Story {
+    /// Stable id: 16 hex digits of the smallest text hash among its members.
+    pub id: String,
+    /// Members in input order.
+    pub members: Vec<StoryMember>,
+    /// Shared passages, most widely shared first.
+    pub passages: Vec<passages::Passage>,
+}
+
+/// Counts and timings of a run.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Stats {
+    /// Files found.
+    pub files: u64,
+    /// Articles read.
+    pub documents: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Distinct texts.
+    pub distinct_texts: u64,
+    /// Shingles over the document-frequency cap.
+    pub stock_shingles: u64,
+    /// What the candidate stage did.
+    pub candidates: candidates::CandidateStats,
+    /// Verified edges.
+    pub edges: u64,
+    /// Stories of two or more articles.
+    pub stories: u64,
+    /// Articles in such stories.
+    pub documents_in_stories: u64,
+    /// Articles in no story.
+    pub singletons: u64,
+    /// Problems met (files skipped or not re-read).
+    pub errors: u64,
+    /// Wall time per stage in milliseconds.
+    pub timings_ms: Timings,
+}
+
+/// Wall time per stage in milliseconds.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Timings {
+    /// Finding the files.
+    pub discover: u64,
+    /// Reading, tokenising, shingling, sketching.
+    pub sketch: u64,
+    /// Candidate pairs.
+    pub candidates: u64,
+    /// Verification.
+    pub verify: u64,
+    /// Clustering.
+    pub cluster: u64,
+    /// Passages.
+    pub passages: u64,
+    /// Whole run.
+    pub total: u64,
+}
+
+/// Everything a run found.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The parameters in force.
+    pub config: Config,
+    /// LSH bands × rows in force.
+    pub bands_rows: minhash::BandsRows,
+    /// Articles read, in natural order.
+    pub documents: Vec<Document>,
+    /// Stories of two or more articles, largest first.
+    pub stories: Vec<Story>,
+    /// Problems met; each names its file. The run went on without it.
+    pub errors: Vec<LoadError>,
+    /// Counts and timings.
+    pub stats: Stats,
+}
+
+struct Sketched {
+    title: String,
+    words: u32,
+    bytes: u64,
+    encoding: load::Encoding,
+    content: u64,
+    seq: Vec<u64>,
+}
+
+fn title_of(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut t: String = line.chars().take(120).collect();
+    if line.chars().nth(120).is_some() {
+        t.push('…');
+    }
+    t
+}
+
+fn sketch_file(
+    path: &std::path::Path,
+    cfg: &Config,
+    seeds: &hash::Seeds,
+) -> Result<Sketched, LoadError> {
+    let text = load::read(path)?;
+    let tokens = tokenize::tokenize(&text.text, seeds.token);
+    let hashes: Vec<u64> = tokens.iter().map(|t| t.hash).collect();
+    let content = hash::words(&hashes, seeds.shingle ^ 0xC0DE);
+    let seq = shingle::shingles_of_hashes(&hashes, cfg.shingle, seeds.shingle);
+    let bytes = match text.encoding {
+        load::Encoding::Utf8 => text.text.len() as u64,
+        load::Encoding::Utf8Bom => text.text.len() as u64 + 3,
+        load::Encoding::Windows1252 => text.file_offset(text.text.len()) as u64,
+    };
+    Ok(Sketched {
+        title: title_of(&text.text),
+        words: tokens.len() as u32,
+        bytes,
+        encoding: text.encoding,
+        content,
+        seq,
+    })
+}
+
+fn ms(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+/// Runs the whole pipeline on `paths` (folders and files).
+///
+/// Problems with single files are collected in [`Outcome::errors`]; the run
+/// goes on for the rest. Fails only on an invalid configuration.
+pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
+    cfg.validate()?;
+    let t_all = Instant::now();
+    let seeds = hash::Seeds::new(cfg.seed);
+    let bands_rows = cfg.bands_rows();
+    let mut stats = Stats::default();
+
+    // Load.
+    let t = Instant::now();
+    let (files, mut errors) = load::discover(paths, &cfg.extensions);
+    stats.timings_ms.discover = ms(t);
+    stats.files = files.len() as u64;
+
+    // Tokenize, shingle (parallel, order kept).
+    let t = Instant::now();
+    let sketched: Vec<Result<Sketched, LoadError>> = files
+        .par_iter()
+        .map(|p| sketch_file(p, cfg, &seeds))
+        .collect();
+    let mut documents = Vec::with_capacity(files.len());
+    let mut seqs: Vec<Vec<u64>> = Vec::with_capacity(files.len());
+    let mut contents: Vec<(u64, u32)> = Vec::new();
+    for (path, r) in files.into_iter().zip(sketched) {
+        match r {
+            Ok(s) => {
+                if s.words > 0 {
+                    contents.push((s.content, documents.len() as u32));
+                }
+                documents.push(Document {
+                    path,
+                    title: s.title,
+                    words: s.words,
+                    bytes: s.bytes,
+                    encoding: s.encoding,
+                    node: None,
+                });
+                seqs.push(s.seq);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    stats.documents = documents.len() as u64;
+    stats.bytes = documents.iter().map(|d| d.bytes).sum();
+
+    // Identical texts become one node, numbered by first appearance.
+    contents.sort_unstable();
+    let mut node_rep: Vec<u32> = Vec::new(); // node -> representative doc
+    let mut node_weight: Vec<u64> = Vec::new();
+    let mut node_content: Vec<u64> = Vec::new();
+    {
+        let mut i = 0;
+        let mut groups: Vec<(u32, u64, Vec<u32>)> = Vec::new();
+        while i < contents.len() {
+            let mut j = i + 1;
+            while j < contents.len() && contents[j].0 == contents[i].0 {
+                j += 1;
+            }
+            let docs: Vec<u32> = contents[i..j].iter().map(|c| c.1).collect();
+            groups.push((docs[0], contents[i].0, docs));
+            i = j;
+        }
+        groups.sort_unstable_by_key(|g| g.0);
+        for (n, (rep, content, docs)) in groups.into_iter().enumerate() {
+            for &d in &docs {
+                documents[d as usize].node = Some(n as u32);
+            }
+            node_rep.push(rep);
+            node_weight.push(docs.len() as u64);
+            node_content.push(content);
+        }
+    }
+    stats.distinct_texts = node_rep.len() as u64;
+    let mut node_seqs: Vec<Vec<u64>> = vec![Vec::new(); node_rep.len()];
+    for (n, &rep) in node_rep.iter().enumerate() {
+        node_seqs[n] = std::mem::take(&mut seqs[rep as usize]);
+    }
+    drop(seqs);
+    let shingled: Vec<verify::Shingled> = node_seqs
+        .into_par_iter()
+        .zip(node_rep.par_iter())
+        .map(|(seq, &rep)| verify::Shingled::new(documents[rep as usize].words, seq))
+        .collect();
+    let fingerprints: Vec<Vec<u64>> = shingled
+        .par_iter()
+        .map(|s| {
+            let mut f: Vec<u64> = shingle::winnow(&s.seq, cfg.window)
+                .into_iter()
+                .map(|p| s.seq[p as usize])
+                .collect();
+            f.sort_unstable();
+            f.dedup();
+            f
+        })
+        .collect();
+    let bands: Vec<Vec<u64>> = shingled
+        .par_iter()
+        .map(|s| {
+            let sig = minhash::signature(&s.set, cfg.num_perm, seeds.minhash);
+            minhash::band_keys(&sig, bands_rows, seeds.band)
+        })
+        .collect();
+    // Document frequency of every shingle, over distinct texts.
+    let mut all: Vec<u64> = shingled
+        .par_iter()
+        .flat_map_iter(|s| s.set.iter().copied())
+        .collect();
+    all.par_sort_unstable();
+    let mut stock: Vec<u64> = Vec::new();
+    {
+        let mut i = 0;
+        while i < all.len() {
+            let mut j = i + 1;
+            while j < all.len() && all[j] == all[i] {
+                j += 1;
+            }
+            if j - i > cfg.max_df {
+                stock.push(all[i]);
+            }
+            i = j;
+        }
+    }
+    drop(all);
+    stats.stock_shingles = stock.len() as u64;
+    stats.timings_ms.sketch = ms(t);
+
+    // Candidates.
+    let t = Instant::now();
+    let (cands, cstats) =
+        candidates::candidates(&fingerprints, &bands, cfg.max_df, cfg.min_fingerprints);
+    drop(fingerprints);
+    drop(bands);
+    stats.candidates = cstats;
+    stats.timings_ms.candidates = ms(t);
+
+    // Verify.
+    let t = Instant::now();
+    let vp = cfg.verify_params();
+    let edges: Vec<cluster::Edge> = cands
+        .par_iter()
+        .filter_map(|c| {
+            let o = verify::overlap(
+                &shingled[c.a as usize],
+                &shingled[c.b as usize],
+                &stock,
+                cfg.shingle,
+            );
+            o.is_edge(&vp).then_some(cluster::Edge {
+                a: c.a,
+                b: c.b,
+                strength: o.strength(),
+            })
+        })
+        .collect();
+    drop(cands);
+    drop(shingled);
+    stats.edges = edges.len() as u64;
+    stats.timings_ms.verify = ms(t);
+
+    // Cluster.
+    let t = Instant::now();
+    let mut groups = cluster::cluster(&node_weight, &edges, cfg.min_linkage);
+    // Single nodes standing for several identical copies are stories too.
+    let mut in_group = vec![false; node_rep.len()];
+    for g in &groups {
+        for &n in g {
+            in_group[n as usize] = true;
+        }
+    }
+    for n in 0..node_rep.len() {
+        if !in_group[n] && node_weight[n] > 1 {
+            groups.push(vec![n as u32]);
+        }
+    }
+    let mut node_docs: Vec<Vec<u32>> = vec![Vec::new(); node_rep.len()];
+    for (d, doc) in documents.iter().enumerate() {
+        if let Some(n) = doc.node {
+            node_docs[n as usize].push(d as u32);
+        }
+    }
+    let mut story_docs: Vec<(Vec<u32>, Vec<u32>)> = groups
+        .into_iter()
+        .map(|g| {
+            let mut docs: Vec<u32> = g
+                .iter()
+                .flat_map(|&n| node_docs[n as usize].iter().copied())
+                .collect();
+            docs.sort_unstable();
+            (g, docs)
+        })
+        .collect();
+    story_docs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.1[0].cmp(&b.1[0])));
+    stats.timings_ms.cluster = ms(t);
+
+    // Passages (members are read again, stories in parallel).
+    let t = Instant::now();
+    let mut edge_map: std::collections::HashMap<(u32, u32), f64> = std::collections::HashMap::new();
+    for e in &edges {
+        edge_map.insert((e.a.min(e.b), e.a.max(e.b)), e.strength);
+    }
+    let results: Vec<(Story, Vec<LoadError>)> = story_docs
+        .par_iter()
+        .map(|(nodes, docs)| {
+            let members: Vec<passages::Member<'_>> = docs
+                .iter()
+                .map(|&d| passages::Member {
+                    path: &documents[d as usize].path,
+                    node: documents[d as usize].node.expect("story members have text"),
+                })
+                .collect();
+            let sp =
+                passages::story_passages(&members, &stock, cfg.shingle, seeds.token, seeds.shingle);
+            let story_members = docs
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| {
+                    let n = documents[d as usize].node.expect("text");
+                    let mut links = node_weight[n as usize] as u32 - 1;
+                    let mut strength = links as f64;
+                    for &m in nodes {
+                        if m == n {
+                            continue;
+                        }
+                        if let Some(&s) = edge_map.get(&(n.min(m), n.max(m))) {
+                            links += node_weight[m as usize] as u32;
+                            strength += s * node_weight[m as usize] as f64;
+                        }
+                    }
+                    StoryMember {
+                        doc: d,
+                        links,
+                        strength: if links == 0 {
+                            0.0
+                        } else {
+                            strength / links as f64
+                        },
+                        shared_words: sp.shared_words[i],
+                    }
+                })
+                .collect();
+            let id = nodes
+                .iter()
+                .map(|&n| node_content[n as usize])
+                .min()
+                .unwrap_or(0);
+            (
+                Story {
+                    id: format!("{id:016x}"),
+                    members: story_members,
+                    passages: sp.passages,
+                },
+                sp.errors,
+            )
+        })
+        .collect();
+    let mut stories = Vec::with_capacity(results.len());
+    for (s, errs) in results {
+        stories.push(s);
+        errors.extend(errs);
+    }
+    stats.timings_ms.passages = ms(t);
+
+    stats.stories = stories.len() as u64;
+    stats.documents_in_stories = stories.iter().map(|s| s.members.len() as u64).sum();
+    stats.singletons = stats.documents - stats.documents_in_stories;
+    stats.errors = errors.len() as u64;
+    stats.timings_ms.total = ms(t_all);
+    Ok(Outcome {
+        config: cfg.clone(),
+        bands_rows,
+        documents,
+        stories,
+        errors,
+        stats,
+    })
+}

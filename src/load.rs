@@ -1,0 +1,264 @@
+//! Stage 1: find the article files and read them into text.
+//!
+//! Folders are walked recursively; single files are taken as given. Files are
+//! ordered the natural way: by the number their name starts with (`2_x.txt`
+//! before `10_x.txt`), then by name, then by full path; files whose name does
+//! not start with a digit come last.
+//!
+//! Decoding: valid UTF-8 is used as is (a leading byte-order mark is skipped).
+//! Anything else is decoded as Windows-1252, one character per byte, and an
+//! offset map keeps every reported byte offset pointing into the file's own
+//! bytes. A file holding a NUL byte is treated as binary and skipped.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::error::LoadError;
+
+/// How a file's bytes were turned into text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// Valid UTF-8 without a byte-order mark.
+    Utf8,
+    /// Valid UTF-8 after a 3-byte byte-order mark, which is skipped.
+    Utf8Bom,
+    /// Not valid UTF-8: decoded as Windows-1252 (a superset of Latin-1 for text).
+    Windows1252,
+}
+
+/// The text of one article and the way back to its file's bytes.
+#[derive(Debug)]
+pub struct Text {
+    /// The decoded text.
+    pub text: String,
+    /// How the bytes were decoded.
+    pub encoding: Encoding,
+    /// For Windows-1252: `map[i]` is the file offset of the text's byte `i`
+    /// (`map.len() == text.len() + 1`).
+    map: Vec<u32>,
+}
+
+impl Text {
+    /// Translates a byte offset in [`Text::text`] into a byte offset in the file.
+    pub fn file_offset(&self, pos: usize) -> usize {
+        match self.encoding {
+            Encoding::Utf8 => pos,
+            Encoding::Utf8Bom => pos + 3,
+            Encoding::Windows1252 => self.map[pos] as usize,
+        }
+    }
+}
+
+/// Windows-1252 code points for bytes 0x80..=0x9F (undefined bytes map to
+/// the C1 control of the same value, as the WHATWG decoder does).
+const CP1252_HIGH: [char; 32] = [
+    '\u{20AC}', '\u{81}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{8D}', '\u{017D}', '\u{8F}',
+    '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{9D}', '\u{017E}', '\u{0178}',
+];
+
+fn cp1252(b: u8) -> char {
+    match b {
+        0x80..=0x9F => CP1252_HIGH[(b - 0x80) as usize],
+        _ => b as char,
+    }
+}
+
+/// Decodes a file's bytes. Fails only on binary content (a NUL byte).
+pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, LoadError> {
+    if let Some(pos) = memchr::memchr(0, &bytes) {
+        return Err(LoadError::Binary {
+            path: path.to_path_buf(),
+            offset: pos as u64,
+        });
+    }
+    if bytes.len() > u32::MAX as usize - 1 {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+        });
+    }
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if bom {
+                text.drain(..3);
+            }
+            Ok(Text {
+                text,
+                encoding: if bom {
+                    Encoding::Utf8Bom
+                } else {
+                    Encoding::Utf8
+                },
+                map: Vec::new(),
+            })
+        }
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut text = String::with_capacity(bytes.len() + bytes.len() / 8);
+            let mut map = Vec::with_capacity(bytes.len() + bytes.len() / 8 + 1);
+            for (i, &b) in bytes.iter().enumerate() {
+                let c = cp1252(b);
+                for _ in 0..c.len_utf8() {
+                    map.push(i as u32);
+                }
+                text.push(c);
+            }
+            map.push(bytes.len() as u32);
+            Ok(Text {
+                text,
+                encoding: Encoding::Windows1252,
+                map,
+            })
+        }
+    }
+}
+
+/// Reads and decodes one file.
+pub fn read(path: &Path) -> Result<Text, LoadError> {
+    let bytes = fs::read(path).map_err(|e| LoadError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    decode(path, bytes)
+}
+
+/// Reads a file's raw bytes (for cutting passages by their byte ranges).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, LoadError> {
+    fs::read(path).map_err(|e| LoadError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+/// The sort key of a file: its leading number (if any), then its name and path.
+fn order_key(path: &Path) -> (bool, u128, String, PathBuf) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let digits: String = name.chars().take_while(|c| c.is_ascii_digit()).collect();
+    match digits.trim_start_matches('0').parse::<u128>() {
+        Ok(n) => (false, n, name, path.to_path_buf()),
+        Err(_) if !digits.is_empty() && digits.len() <= 39 => (false, 0, name, path.to_path_buf()),
+        Err(_) => (true, 0, name, path.to_path_buf()),
+    }
+}
+
+/// Lists the article files under `paths`: folders recursively (following no
+/// symbolic links into loops), files as given when their extension matches or
+/// when they were named explicitly. Returns the files in natural order and the
+/// problems met on the way (a missing path, an unreadable folder, a loop).
+pub fn discover(paths: &[PathBuf], exts: &[String]) -> (Vec<PathBuf>, Vec<LoadError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let wanted = |p: &Path| {
+        p.extension()
+            .map(|e| {
+                let e = e.to_string_lossy();
+                exts.iter().any(|x| x.eq_ignore_ascii_case(&e))
+            })
+            .unwrap_or(false)
+    };
+    for root in paths {
+        match fs::metadata(root) {
+            Err(e) => {
+                errors.push(LoadError::Io {
+                    path: root.clone(),
+                    source: e,
+                });
+                continue;
+            }
+            Ok(m) if m.is_file() => {
+                files.push(root.clone());
+                continue;
+            }
+            Ok(_) => {}
+        }
+        for entry in WalkDir::new(root).follow_links(true) {
+            match entry {
+                Ok(e) => {
+                    if e.file_type().is_file() && wanted(e.path()) {
+                        files.push(e.into_path());
+                    }
+                }
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
+                    errors.push(LoadError::Walk {
+                        path,
+                        message: walk_message(&e),
+                    });
+                }
+            }
+        }
+    }
+    files.sort_by_cached_key(|p| order_key(p));
+    files.dedup();
+    (files, errors)
+}
+
+fn walk_message(e: &walkdir::Error) -> String {
+    if let Some(ancestor) = e.loop_ancestor() {
+        return format!(
+            "symbolic link loop back to {}, not followed",
+            ancestor.display()
+        );
+    }
+    match e.io_error() {
+        Some(io) => io.to_string(),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_puts_2_before_10_and_unnumbered_last() {
+        let mut v: Vec<PathBuf> = ["b.txt", "10_x.txt", "2_x.txt", "a.txt", "002_a.txt"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        v.sort_by_cached_key(|p| order_key(p));
+        let names: Vec<_> = v.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            names,
+            ["002_a.txt", "2_x.txt", "10_x.txt", "a.txt", "b.txt"]
+        );
+    }
+
+    #[test]
+    fn bom_is_skipped_and_offsets_shift() {
+        let t = decode(Path::new("x"), b"\xEF\xBB\xBFabc".to_vec()).unwrap();
+        assert_eq!(t.text, "abc");
+        assert_eq!(t.encoding, Encoding::Utf8Bom);
+        assert_eq!(t.file_offset(1), 4);
+    }
+
+    #[test]
+    fn invalid_utf8_is_windows_1252_with_honest_offsets() {
+        let t = decode(Path::new("x"), b"caf\xE9 \x93ok\x94".to_vec()).unwrap();
+        assert_eq!(t.encoding, Encoding::Windows1252);
+        assert_eq!(t.text, "caf\u{e9} \u{201c}ok\u{201d}");
+        // 'o' of "ok" is byte 6 of the file, after a 3-byte quote in the text.
+        let pos = t.text.find("ok").unwrap();
+        assert_eq!(t.file_offset(pos), 6);
+        assert_eq!(t.file_offset(t.text.len()), 9);
+    }
+
+    #[test]
+    fn nul_byte_means_binary() {
+        let e = decode(Path::new("bin.txt"), b"ab\0cd".to_vec()).unwrap_err();
+        assert!(e.to_string().contains("bin.txt"), "{e}");
+        assert!(e.to_string().contains("binary"), "{e}");
+    }
+}

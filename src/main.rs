@@ -1,0 +1,88 @@
+//! The storyclust binary: parse arguments, run the library, render, map the
+//! outcome to an exit code.
+
+mod cli;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, ColorChoice, Format};
+use storyclust::report::{self, View};
+
+/// Exit codes, documented in `--help` and README.
+const EXIT_OK: u8 = 0;
+const EXIT_STORIES: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+fn color_wanted(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: &Cli) -> anyhow::Result<u8> {
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot start the worker threads")?;
+    }
+    let cfg = cli.config();
+    let outcome = storyclust::run(&cli.paths, &cfg).context("invalid option")?;
+    let mut stderr = io::stderr().lock();
+    for e in &outcome.errors {
+        let msg = storyclust::report::sanitize::one_line(&e.to_string());
+        let _ = writeln!(stderr, "storyclust: {msg}");
+    }
+    let view = View {
+        all: cli.all,
+        passages: cli.passages,
+        color: color_wanted(cli.color),
+        verbose: cli.verbose,
+        no_timings: cli.no_timings,
+    };
+    let stdout = io::stdout().lock();
+    let mut out = io::BufWriter::new(stdout);
+    match cli.format {
+        Format::Text => report::text::write_text(&mut out, &outcome, &view),
+        Format::Json => report::json::write_json(&mut out, &outcome, &view),
+        Format::Jsonl => report::json::write_jsonl(&mut out, &outcome, &view),
+    }
+    .and_then(|()| out.flush())
+    .context("cannot write the output")?;
+    Ok(if !outcome.errors.is_empty() {
+        EXIT_ERROR
+    } else if cli.fail_on_stories && !outcome.stories.is_empty() {
+        EXIT_STORIES
+    } else {
+        EXIT_OK
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("storyclust: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

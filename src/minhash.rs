@@ -1,0 +1,170 @@
+//! Stage 4: whole-document MinHash signatures and their LSH band keys.
+//!
+//! Signatures use one-permutation hashing with optimal densification
+//! (Li, Owen & Zhang 2012; Shrivastava 2017): each shingle hash is mixed once
+//! with SplitMix64 (seeded), its high bits choose one of `num_perm` bins and
+//! the bin keeps the smallest mixed value. Empty bins borrow the value of the
+//! first non-empty bin met along a seeded probe sequence of their own. The
+//! probability that two signatures agree in a bin is the Jaccard similarity
+//! of the two shingle sets, as with `num_perm` independent permutations, at
+//! the cost of one hash per shingle instead of `num_perm`.
+//!
+//! LSH splits the signature into `bands` bands of `rows` values; two documents
+//! become candidates when any band is equal. `bands × rows` is chosen for a
+//! Jaccard threshold `t` the way datasketch does: minimise the sum of the
+//! false-positive area `∫₀ᵗ P(s) ds` and the false-negative area
+//! `∫ₜ¹ (1 − P(s)) ds`, where `P(s) = 1 − (1 − sʳ)ᵇ`, over `b·r ≤ num_perm`.
+
+use crate::hash;
+
+/// A MinHash signature: `num_perm` values, or empty for a document without shingles.
+pub type Signature = Vec<u64>;
+
+/// Computes the signature of a set of shingle hashes (duplicates are harmless).
+pub fn signature(shingles: &[u64], num_perm: usize, seed: u64) -> Signature {
+    if shingles.is_empty() || num_perm == 0 {
+        return Vec::new();
+    }
+    let mut sig = vec![u64::MAX; num_perm];
+    let mut filled = vec![false; num_perm];
+    for &x in shingles {
+        let h = hash::splitmix64(x ^ seed);
+        let bin = (((h >> 32) * num_perm as u64) >> 32) as usize;
+        sig[bin] = sig[bin].min(h);
+        filled[bin] = true;
+    }
+    if filled.iter().all(|&f| f) {
+        return sig;
+    }
+    let base = sig.clone();
+    for i in 0..num_perm {
+        if filled[i] {
+            continue;
+        }
+        let mut attempt = 0u64;
+        loop {
+            attempt += 1;
+            let probe =
+                hash::splitmix64(seed ^ ((i as u64) << 32) ^ attempt.wrapping_mul(0x2545_F491));
+            let j = (((probe >> 32) * num_perm as u64) >> 32) as usize;
+            if filled[j] {
+                sig[i] = base[j];
+                break;
+            }
+        }
+    }
+    sig
+}
+
+/// The fraction of equal positions of two signatures: an estimate of Jaccard.
+pub fn estimate_jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() || a.len() != b.len() {
+        return 0.0;
+    }
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
+}
+
+/// The number of bands and rows used by LSH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BandsRows {
+    /// Number of bands.
+    pub bands: usize,
+    /// Rows (signature values) per band.
+    pub rows: usize,
+}
+
+fn ipow(x: f64, n: usize) -> f64 {
+    // Repeated multiplication: bit-identical on every IEEE-754 platform.
+    let mut r = 1.0;
+    for _ in 0..n {
+        r *= x;
+    }
+    r
+}
+
+/// Probability that a pair at Jaccard `s` becomes an LSH candidate.
+pub fn candidate_probability(s: f64, p: BandsRows) -> f64 {
+    1.0 - ipow(1.0 - ipow(s, p.rows), p.bands)
+}
+
+fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    // Composite Simpson rule; 200 intervals are ample for these smooth curves.
+    let n = 200;
+    if b <= a {
+        return 0.0;
+    }
+    let h = (b - a) / n as f64;
+    let mut s = f(a) + f(b);
+    for i in 1..n {
+        let x = a + h * i as f64;
+        s += if i % 2 == 1 { 4.0 } else { 2.0 } * f(x);
+    }
+    s * h / 3.0
+}
+
+/// Bands × rows minimising false-positive plus false-negative area at `threshold`.
+pub fn optimal_bands_rows(threshold: f64, num_perm: usize) -> BandsRows {
+    let mut best = BandsRows { bands: 1, rows: 1 };
+    let mut best_err = f64::INFINITY;
+    for bands in 1..=num_perm.max(1) {
+        for rows in 1..=num_perm.max(1) / bands {
+            let p = BandsRows { bands, rows };
+            let fp = integrate(|s| candidate_probability(s, p), 0.0, threshold);
+            let fneg = integrate(|s| 1.0 - candidate_probability(s, p), threshold, 1.0);
+            let err = 0.5 * fp + 0.5 * fneg;
+            if err < best_err {
+                best_err = err;
+                best = p;
+            }
+        }
+    }
+    best
+}
+
+/// The LSH band keys of a signature (`bands` values; empty for an empty signature).
+pub fn band_keys(sig: &[u64], p: BandsRows, seed: u64) -> Vec<u64> {
+    if sig.len() < p.bands * p.rows {
+        return Vec::new();
+    }
+    (0..p.bands)
+        .map(|b| {
+            hash::words(
+                &sig[b * p.rows..(b + 1) * p.rows],
+                seed.wrapping_add(b as u64),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_sets_identical_signatures() {
+        let a: Vec<u64> = (0..50).map(hash::splitmix64).collect();
+        let mut b = a.clone();
+        b.reverse();
+        assert_eq!(signature(&a, 128, 9), signature(&b, 128, 9));
+    }
+
+    #[test]
+    fn densified_signature_has_no_empty_bin() {
+        let a = [1u64, 2, 3];
+        let s = signature(&a, 128, 1);
+        assert_eq!(s.len(), 128);
+        assert!(s.iter().all(|&v| v != u64::MAX));
+    }
+
+    #[test]
+    fn bands_rows_follow_the_threshold() {
+        let lo = optimal_bands_rows(0.3, 128);
+        let hi = optimal_bands_rows(0.8, 128);
+        assert!(lo.bands * lo.rows <= 128 && hi.bands * hi.rows <= 128);
+        assert!(lo.rows < hi.rows, "{lo:?} {hi:?}");
+        // The candidate curve crosses one half near the threshold.
+        let p = optimal_bands_rows(0.5, 128);
+        assert!(candidate_probability(0.3, p) < 0.2);
+        assert!(candidate_probability(0.7, p) > 0.8);
+    }
+}

@@ -1,0 +1,312 @@
+//! Stage 8: the passages a story's members share, located in every file.
+//!
+//! The members of each story are read again (only those: text is not held in
+//! memory between stages) and shingled as before. A shingle is *shared* when
+//! at least two distinct texts of the story hold it (in a story made only of
+//! identical copies, every shingle is) and it is not a stock shingle. Each
+//! member's maximal runs of shared shingles are its shared spans; spans in
+//! different members that hold a common shingle belong to the same passage
+//! (union-find over spans), so a passage lists, for every member that
+//! contains it, where it sits. The passage's text is the longest of its spans.
+//!
+//! Positions are byte ranges into the file's own bytes (half-open) and
+//! 1-based line:column pairs (columns count characters; a line ends at LF,
+//! CRLF or a lone CR).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::LoadError;
+use crate::load;
+use crate::shingle;
+use crate::tokenize;
+
+/// A 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LineCol {
+    /// Line number, from 1.
+    pub line: u32,
+    /// Column in characters, from 1.
+    pub column: u32,
+}
+
+/// Where a passage sits in one member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    /// Index of the member in the story.
+    pub member: u32,
+    /// Byte range in the file, half-open.
+    pub bytes: (u64, u64),
+    /// Start position.
+    pub start: LineCol,
+    /// End position (exclusive, like the byte range).
+    pub end: LineCol,
+    /// Number of words of the span.
+    pub words: u32,
+}
+
+/// A passage shared by members of a story.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Passage {
+    /// The text of the longest span, as decoded from its file.
+    pub text: String,
+    /// Words of that longest span.
+    pub words: u32,
+    /// Number of distinct members holding the passage.
+    pub members: u32,
+    /// Every span, ordered by member then position.
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// The passages of one story and what each member shares.
+#[derive(Debug, Default)]
+pub struct StoryPassages {
+    /// Passages, most widely shared first, then longest.
+    pub passages: Vec<Passage>,
+    /// Per member: words covered by shared passages.
+    pub shared_words: Vec<u32>,
+    /// Members that could not be read again.
+    pub errors: Vec<LoadError>,
+}
+
+/// One member of a story, as the passage stage needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct Member<'a> {
+    /// Its file.
+    pub path: &'a Path,
+    /// Its content node (identical texts share a node).
+    pub node: u32,
+}
+
+struct Loaded {
+    text: load::Text,
+    tokens: Vec<tokenize::Token>,
+    seq: Vec<u64>,
+    line_starts: Vec<u32>,
+}
+
+fn line_starts(text: &str) -> Vec<u32> {
+    let b = text.as_bytes();
+    let mut v = vec![0u32];
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+            v.push(i as u32 + 1);
+        }
+    }
+    v
+}
+
+fn line_col(l: &Loaded, pos: usize) -> LineCol {
+    let line = l.line_starts.partition_point(|&s| s as usize <= pos);
+    let start = l.line_starts[line - 1] as usize;
+    let column = l.text.text[start..pos].chars().count() + 1;
+    LineCol {
+        line: line as u32,
+        column: column as u32,
+    }
+}
+
+struct Run {
+    member: u32,
+    first: u32,
+    last: u32,
+}
+
+fn find(p: &mut [u32], mut x: u32) -> u32 {
+    while p[x as usize] != x {
+        let q = p[p[x as usize] as usize];
+        p[x as usize] = q;
+        x = q;
+    }
+    x
+}
+
+/// Finds the passages of a story. `stock` is the ascending list of stock
+/// shingle hashes; `token_seed`/`shingle_seed`/`k` as in the sketch stage.
+pub fn story_passages(
+    members: &[Member<'_>],
+    stock: &[u64],
+    k: usize,
+    token_seed: u64,
+    shingle_seed: u64,
+) -> StoryPassages {
+    let mut out = StoryPassages {
+        shared_words: vec![0; members.len()],
+        ..Default::default()
+    };
+    let mut loaded: Vec<Option<Loaded>> = Vec::with_capacity(members.len());
+    for m in members {
+        match load::read(m.path) {
+            Ok(text) => {
+                let tokens = tokenize::tokenize(&text.text, token_seed);
+                let seq = shingle::shingles(&tokens, k, shingle_seed);
+                let line_starts = line_starts(&text.text);
+                loaded.push(Some(Loaded {
+                    text,
+                    tokens,
+                    seq,
+                    line_starts,
+                }));
+            }
+            Err(e) => {
+                out.errors.push(e);
+                loaded.push(None);
+            }
+        }
+    }
+    // Distinct texts holding each shingle.
+    let mut nodes_seen: Vec<u32> = Vec::new();
+    let mut holders: HashMap<u64, (u32, u32)> = HashMap::new();
+    for (m, l) in members.iter().zip(&loaded) {
+        let Some(l) = l else { continue };
+        if nodes_seen.contains(&m.node) {
+            continue;
+        }
+        nodes_seen.push(m.node);
+        for &h in &l.seq {
+            let e = holders.entry(h).or_insert((u32::MAX, 0));
+            if e.0 != m.node {
+                *e = (m.node, e.1 + 1);
+            }
+        }
+    }
+    let single_text = nodes_seen.len() == 1;
+    let shared = |h: u64| -> bool {
+        (single_text || holders.get(&h).is_some_and(|e| e.1 >= 2))
+            && stock.binary_search(&h).is_err()
+    };
+    // Maximal runs of shared shingles per member.
+    let mut runs: Vec<Run> = Vec::new();
+    for (mi, l) in loaded.iter().enumerate() {
+        let Some(l) = l else { continue };
+        let mut i = 0;
+        while i < l.seq.len() {
+            if !shared(l.seq[i]) {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < l.seq.len() && shared(l.seq[j + 1]) {
+                j += 1;
+            }
+            runs.push(Run {
+                member: mi as u32,
+                first: i as u32,
+                last: j as u32,
+            });
+            i = j + 1;
+        }
+    }
+    // Union runs that hold a common shingle.
+    let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
+    let mut first_run: HashMap<u64, u32> = HashMap::new();
+    for (ri, r) in runs.iter().enumerate() {
+        let l = loaded[r.member as usize].as_ref().expect("loaded");
+        for p in r.first..=r.last {
+            let h = l.seq[p as usize];
+            match first_run.get(&h) {
+                Some(&other) => {
+                    let (a, b) = (find(&mut parent, ri as u32), find(&mut parent, other));
+                    if a != b {
+                        parent[a.max(b) as usize] = a.min(b);
+                    }
+                }
+                None => {
+                    first_run.insert(h, ri as u32);
+                }
+            }
+        }
+    }
+    let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+    for ri in 0..runs.len() as u32 {
+        let root = find(&mut parent, ri);
+        groups.entry(root).or_default().push(ri);
+    }
+    let mut passages: Vec<(u32, Passage)> = Vec::with_capacity(groups.len());
+    for (root, rs) in groups {
+        let mut occurrences = Vec::with_capacity(rs.len());
+        let mut best: Option<(u32, usize, usize, usize)> = None; // (words, member, start, end)
+        let mut distinct: Vec<u32> = Vec::new();
+        for &ri in &rs {
+            let r = &runs[ri as usize];
+            let l = loaded[r.member as usize].as_ref().expect("loaded");
+            let span = (l.tokens.len()).min(k.max(1));
+            let t0 = r.first as usize;
+            let t1 = r.last as usize + span - 1;
+            let (s, e) = (l.tokens[t0].start as usize, l.tokens[t1].end as usize);
+            let words = (t1 - t0 + 1) as u32;
+            out.shared_words[r.member as usize] += words;
+            if best.is_none_or(|b| words > b.0) {
+                best = Some((words, r.member as usize, s, e));
+            }
+            if !distinct.contains(&r.member) {
+                distinct.push(r.member);
+            }
+            occurrences.push(Occurrence {
+                member: r.member,
+                bytes: (l.text.file_offset(s) as u64, l.text.file_offset(e) as u64),
+                start: line_col(l, s),
+                end: line_col(l, e),
+                words,
+            });
+        }
+        occurrences.sort_by_key(|o| (o.member, o.bytes));
+        let (words, m, s, e) = best.expect("a group has a run");
+        let text = loaded[m].as_ref().expect("loaded").text.text[s..e].to_string();
+        passages.push((
+            root,
+            Passage {
+                text,
+                words,
+                members: distinct.len() as u32,
+                occurrences,
+            },
+        ));
+    }
+    passages.sort_by(|(_, a), (_, b)| {
+        b.members
+            .cmp(&a.members)
+            .then(b.words.cmp(&a.words))
+            .then(a.occurrences[0].member.cmp(&b.occurrences[0].member))
+            .then(a.occurrences[0].bytes.cmp(&b.occurrences[0].bytes))
+    });
+    out.passages = passages.into_iter().map(|(_, p)| p).collect();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn passages_map_back_to_file_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = "the city is a fortress, every position and every street there";
+        let a = dir.path().join("a.txt");
+        let b = dir.path().join("b.txt");
+        fs::write(
+            &a,
+            format!("Headline one\n\nSome local copy first. {shared}, he said.\n"),
+        )
+        .unwrap();
+        fs::write(
+            &b,
+            format!("Other\r\n“{shared}” — quoted by another outlet today."),
+        )
+        .unwrap();
+        let members = [Member { path: &a, node: 0 }, Member { path: &b, node: 1 }];
+        let sp = story_passages(&members, &[], 5, 1, 2);
+        assert_eq!(sp.passages.len(), 1);
+        let p = &sp.passages[0];
+        assert_eq!(p.members, 2);
+        assert_eq!(p.text, shared);
+        for o in &p.occurrences {
+            let bytes = fs::read(members[o.member as usize].path).unwrap();
+            let cut = &bytes[o.bytes.0 as usize..o.bytes.1 as usize];
+            assert_eq!(cut, shared.as_bytes());
+        }
+        assert_eq!(p.occurrences[1].start, LineCol { line: 2, column: 2 });
+        assert_eq!(sp.shared_words, vec![11, 11]);
+    }
+}

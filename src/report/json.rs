@@ -1,0 +1,308 @@
+//! JSON and JSON Lines output.
+//!
+//! `--format json` writes one document:
+//!
+//! ```text
+//! { "tool": "storyclust", "version": …, "schema_version": 1,
+//!   "params": Params, "stories": [Story…], "singletons": [Document…] (with --all),
+//!   "errors": [Error…], "summary": Summary }
+//! ```
+//!
+//! `--format jsonl` writes one `{"type": …, "data": …}` object per line: one
+//! `begin` (tool, version, schema_version, params), one `story` per story,
+//! one `singleton` per singleton (with `--all`), one `error` per problem, and
+//! a closing `summary`. Field by field, the structs below are the schema.
+//! Byte ranges are half-open `[start, end)` and count the file's own bytes.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::{Outcome, Story, minhash::BandsRows};
+
+use super::View;
+
+/// The parameters in force, with what they imply.
+#[derive(Serialize)]
+pub struct Params<'a> {
+    /// The configuration.
+    #[serde(flatten)]
+    pub config: &'a crate::Config,
+    /// LSH bands × rows derived from `threshold` and `num_perm`.
+    pub lsh: BandsRows,
+    /// How tokens are made.
+    pub tokenizer: &'static str,
+    /// The hash functions.
+    pub hashing: &'static str,
+}
+
+/// An article.
+#[derive(Serialize)]
+pub struct DocumentOut<'a> {
+    /// Path as found.
+    pub path: String,
+    /// First non-empty line.
+    pub title: &'a str,
+    /// Words (tokens).
+    pub words: u32,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// How the bytes were decoded: `utf8`, `utf8-bom` or `windows1252`.
+    pub encoding: crate::load::Encoding,
+}
+
+/// A member of a story.
+#[derive(Serialize)]
+pub struct MemberOut<'a> {
+    /// The article.
+    #[serde(flatten)]
+    pub document: DocumentOut<'a>,
+    /// Other members it has a verified edge with.
+    pub links: u32,
+    /// Mean strength of those edges (0..=1).
+    pub strength: f64,
+    /// Words of it inside shared passages.
+    pub shared_words: u32,
+    /// `shared_words / words`.
+    pub shared: f64,
+}
+
+/// A line and column (1-based; columns count characters).
+pub type Position = crate::passages::LineCol;
+
+/// Where a passage sits in one member.
+#[derive(Serialize)]
+pub struct OccurrenceOut {
+    /// The member's path.
+    pub path: String,
+    /// Index of the member in the story's `documents`.
+    pub member: u32,
+    /// Byte range in the file, half-open.
+    pub bytes: [u64; 2],
+    /// Start.
+    pub start: Position,
+    /// End (exclusive).
+    pub end: Position,
+    /// Words in the span.
+    pub words: u32,
+}
+
+/// A passage the members share.
+#[derive(Serialize)]
+pub struct PassageOut<'a> {
+    /// Text of its longest span.
+    pub text: &'a str,
+    /// Words of that span.
+    pub words: u32,
+    /// Members holding it.
+    pub members: u32,
+    /// Every span.
+    pub occurrences: Vec<OccurrenceOut>,
+}
+
+/// A story.
+#[derive(Serialize)]
+pub struct StoryOut<'a> {
+    /// Story id.
+    pub id: &'a str,
+    /// Number of articles.
+    pub size: usize,
+    /// The articles.
+    pub documents: Vec<MemberOut<'a>>,
+    /// The shared passages.
+    pub passages: Vec<PassageOut<'a>>,
+}
+
+/// A problem with one file.
+#[derive(Serialize)]
+pub struct ErrorOut {
+    /// The file.
+    pub path: String,
+    /// The message.
+    pub message: String,
+}
+
+fn path_str(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The parameters of an outcome.
+pub fn params(o: &Outcome) -> Params<'_> {
+    Params {
+        config: &o.config,
+        lsh: o.bands_rows,
+        tokenizer: "UAX#29 words; typographic quotes/dashes folded; NFKC; lower case",
+        hashing: "token: xxh3-64(normalised UTF-8, seed_token); shingle: xxh3-64(LE u64 token hashes, seed_shingle); \
+                  minhash: one-permutation splitmix64(h ^ seed_minhash) with optimal densification; \
+                  seeds: splitmix64(seed ^ tag)",
+    }
+}
+
+fn document(o: &Outcome, d: u32) -> DocumentOut<'_> {
+    let doc = &o.documents[d as usize];
+    DocumentOut {
+        path: path_str(&doc.path),
+        title: &doc.title,
+        words: doc.words,
+        bytes: doc.bytes,
+        encoding: doc.encoding,
+    }
+}
+
+/// The serialisable form of a story.
+pub fn story<'a>(o: &'a Outcome, s: &'a Story) -> StoryOut<'a> {
+    StoryOut {
+        id: &s.id,
+        size: s.members.len(),
+        documents: s
+            .members
+            .iter()
+            .map(|m| {
+                let words = o.documents[m.doc as usize].words;
+                MemberOut {
+                    document: document(o, m.doc),
+                    links: m.links,
+                    strength: round4(m.strength),
+                    shared_words: m.shared_words,
+                    shared: round4(if words == 0 {
+                        0.0
+                    } else {
+                        (m.shared_words as f64 / words as f64).min(1.0)
+                    }),
+                }
+            })
+            .collect(),
+        passages: s
+            .passages
+            .iter()
+            .map(|p| PassageOut {
+                text: &p.text,
+                words: p.words,
+                members: p.members,
+                occurrences: p
+                    .occurrences
+                    .iter()
+                    .map(|oc| OccurrenceOut {
+                        path: path_str(
+                            &o.documents[s.members[oc.member as usize].doc as usize].path,
+                        ),
+                        member: oc.member,
+                        bytes: [oc.bytes.0, oc.bytes.1],
+                        start: oc.start,
+                        end: oc.end,
+                        words: oc.words,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+fn singletons(o: &Outcome) -> Vec<DocumentOut<'_>> {
+    let mut in_story = vec![false; o.documents.len()];
+    for s in &o.stories {
+        for m in &s.members {
+            in_story[m.doc as usize] = true;
+        }
+    }
+    (0..o.documents.len() as u32)
+        .filter(|&d| !in_story[d as usize])
+        .map(|d| document(o, d))
+        .collect()
+}
+
+fn errors(o: &Outcome) -> Vec<ErrorOut> {
+    o.errors
+        .iter()
+        .map(|e| ErrorOut {
+            path: path_str(e.path()),
+            message: e.to_string(),
+        })
+        .collect()
+}
+
+fn summary(o: &Outcome, view: &View) -> serde_json::Value {
+    let mut v = serde_json::to_value(&o.stats).expect("stats serialise");
+    if view.no_timings {
+        if let Some(m) = v.as_object_mut() {
+            m.remove("timings_ms");
+        }
+    }
+    v
+}
+
+/// Writes the one-document JSON form.
+pub fn write_json(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        tool: &'static str,
+        version: &'static str,
+        schema_version: u32,
+        params: Params<'a>,
+        stories: Vec<StoryOut<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        singletons: Option<Vec<DocumentOut<'a>>>,
+        errors: Vec<ErrorOut>,
+        summary: serde_json::Value,
+    }
+    let doc = Doc {
+        tool: "storyclust",
+        version: env!("CARGO_PKG_VERSION"),
+        schema_version: crate::SCHEMA_VERSION,
+        params: params(o),
+        stories: o.stories.iter().map(|s| story(o, s)).collect(),
+        singletons: view.all.then(|| singletons(o)),
+        errors: errors(o),
+        summary: summary(o, view),
+    };
+    serde_json::to_writer(&mut *w, &doc)?;
+    w.write_all(b"\n")
+}
+
+fn line<T: Serialize>(w: &mut dyn Write, kind: &str, data: &T) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Env<'a, T> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        data: &'a T,
+    }
+    serde_json::to_writer(&mut *w, &Env { kind, data })?;
+    w.write_all(b"\n")
+}
+
+/// Writes the JSON Lines form.
+pub fn write_jsonl(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Begin<'a> {
+        tool: &'static str,
+        version: &'static str,
+        schema_version: u32,
+        params: Params<'a>,
+    }
+    line(
+        w,
+        "begin",
+        &Begin {
+            tool: "storyclust",
+            version: env!("CARGO_PKG_VERSION"),
+            schema_version: crate::SCHEMA_VERSION,
+            params: params(o),
+        },
+    )?;
+    for s in &o.stories {
+        line(w, "story", &story(o, s))?;
+    }
+    if view.all {
+        for d in singletons(o) {
+            line(w, "singleton", &d)?;
+        }
+    }
+    for e in errors(o) {
+        line(w, "error", &e)?;
+    }
+    line(w, "summary", &summary(o, view))
+}

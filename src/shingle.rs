@@ -1,0 +1,146 @@
+//! Stage 3: word shingles (k consecutive tokens) and their fingerprints.
+//!
+//! A shingle's hash is XXH3-64, with the shingle seed, of its k token hashes as
+//! little-endian u64s. A document with fewer than k tokens (but at least one)
+//! has one shingle made of all its tokens; an empty document has none.
+//! Shingle `i` covers tokens `i .. i + k`.
+//!
+//! Fingerprints are chosen by winnowing (Schleimer, Wilkerson & Aiken,
+//! SIGMOD 2003): in every window of `w` consecutive shingle hashes the
+//! smallest is selected (the rightmost on ties), and each selected position is
+//! recorded once. This is min-hashing per window: any run of at least `w + k - 1` tokens
+//! shared by two documents yields at least one fingerprint shared by both,
+//! while only about `2 / (w + 1)` of the shingles are kept.
+
+use crate::hash;
+use crate::tokenize::Token;
+
+/// Shingle hashes of a token sequence, in document order.
+pub fn shingles(tokens: &[Token], k: usize, seed: u64) -> Vec<u64> {
+    let hashes: Vec<u64> = tokens.iter().map(|t| t.hash).collect();
+    shingles_of_hashes(&hashes, k, seed)
+}
+
+/// Shingle hashes of a sequence of token hashes, in document order.
+pub fn shingles_of_hashes(hashes: &[u64], k: usize, seed: u64) -> Vec<u64> {
+    let k = k.max(1);
+    if hashes.is_empty() {
+        return Vec::new();
+    }
+    if hashes.len() < k {
+        return vec![hash::words(hashes, seed)];
+    }
+    hashes.windows(k).map(|w| hash::words(w, seed)).collect()
+}
+
+/// The number of tokens shingle `i` of a document of `n_tokens` covers.
+pub fn tokens_covered(n_tokens: usize, k: usize) -> usize {
+    n_tokens.min(k.max(1))
+}
+
+/// Winnowing: the positions of the selected fingerprints, ascending.
+pub fn winnow(shingles: &[u64], w: usize) -> Vec<u32> {
+    let w = w.max(1);
+    let n = shingles.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    if n <= w {
+        // One window: its minimum (rightmost on ties).
+        let mut best = 0;
+        for i in 0..n {
+            if shingles[i] <= shingles[best] {
+                best = i;
+            }
+        }
+        return vec![best as u32];
+    }
+    let mut out: Vec<u32> = Vec::with_capacity(2 * n / (w + 1) + 2);
+    // Monotone deque of positions whose hashes increase strictly from front to back.
+    let mut dq: std::collections::VecDeque<usize> = std::collections::VecDeque::with_capacity(w);
+    for i in 0..n {
+        while let Some(&b) = dq.back() {
+            if shingles[b] >= shingles[i] {
+                dq.pop_back();
+            } else {
+                break;
+            }
+        }
+        dq.push_back(i);
+        if i + 1 >= w {
+            let lo = i + 1 - w;
+            while let Some(&f) = dq.front() {
+                if f < lo {
+                    dq.pop_front();
+                } else {
+                    break;
+                }
+            }
+            let m = *dq.front().expect("window is not empty") as u32;
+            if out.last() != Some(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenize::tokenize;
+
+    #[test]
+    fn short_documents_get_one_shingle() {
+        let t = tokenize("just three words", 0);
+        assert_eq!(shingles(&t, 5, 0).len(), 1);
+        assert_eq!(shingles(&[], 5, 0).len(), 0);
+        let t = tokenize("one two three four five six", 0);
+        assert_eq!(shingles(&t, 5, 0).len(), 2);
+    }
+
+    fn naive_winnow(h: &[u64], w: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        if h.len() <= w {
+            let m = (0..h.len()).rev().min_by_key(|&i| h[i]).unwrap();
+            return vec![m as u32];
+        }
+        for s in 0..=h.len() - w {
+            let m = (s..s + w).rev().min_by_key(|&i| h[i]).unwrap() as u32;
+            if out.last() != Some(&m) {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn winnowing_matches_the_definition() {
+        let mut x = 12345u64;
+        for len in 1..60 {
+            for w in 1..9 {
+                let h: Vec<u64> = (0..len)
+                    .map(|_| {
+                        x = hash::splitmix64(x);
+                        x % 7 // many ties
+                    })
+                    .collect();
+                assert_eq!(winnow(&h, w), naive_winnow(&h, w), "len {len} w {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn shared_run_guarantees_a_shared_fingerprint() {
+        // Two texts sharing a run of w + k - 1 tokens in different contexts.
+        let (k, w) = (5, 4);
+        let shared = "alpha beta gamma delta epsilon zeta eta theta";
+        let a = format!("one two three four {shared} five six seven");
+        let b = format!("uno dos {shared} tres cuatro cinco seis siete ocho");
+        let sa = shingles(&tokenize(&a, 1), k, 2);
+        let sb = shingles(&tokenize(&b, 1), k, 2);
+        let fa: Vec<u64> = winnow(&sa, w).iter().map(|&p| sa[p as usize]).collect();
+        let fb: Vec<u64> = winnow(&sb, w).iter().map(|&p| sb[p as usize]).collect();
+        assert!(fa.iter().any(|h| fb.contains(h)));
+    }
+}
