@@ -114,7 +114,7 @@ pub struct Cli {
     pub min_fingerprints: u32,
 
     /// Words of shared passages (in each article) needed for a partial-reuse link.
-    #[arg(long, default_value_t = 25, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 15, help_heading = "Tuning")]
     pub min_shared_words: u32,
 
     /// Share of the shorter article that shared passages must cover.
@@ -124,6 +124,21 @@ pub struct Cli {
     /// Groups merge while more than this share of their article pairs are linked.
     #[arg(long, default_value_t = 0.5, help_heading = "Tuning")]
     pub min_linkage: f64,
+
+    /// Groups merge only if their cross pairs are at least this strong relative
+    /// to the pairs inside the tighter group.
+    #[arg(long, default_value_t = 0.4, help_heading = "Tuning")]
+    pub coherence: f64,
+
+    /// Words of a verbatim shared passage that make two articles a story on
+    /// their own; weaker links only attach articles to a story.
+    #[arg(long, default_value_t = 20, help_heading = "Tuning")]
+    pub strong_words: u32,
+
+    /// Share of the shorter article covered by shared passages that makes two
+    /// articles a story on their own.
+    #[arg(long, default_value_t = 0.5, help_heading = "Tuning")]
+    pub strong_coverage: f64,
 }
 
 impl Cli {
@@ -141,6 +156,9 @@ impl Cli {
             min_shared_words: self.min_shared_words,
             min_coverage: self.min_coverage,
             min_linkage: self.min_linkage,
+            coherence: self.coherence,
+            strong_words: self.strong_words,
+            strong_coverage: self.strong_coverage,
         }
     }
 }

@@ -1,36 +1,55 @@
 //! Stage 7: group verified pairs into stories without chaining.
 //!
-//! Plain connected components chain: a round-up that quotes two wires would
-//! tie their two stories into one. storyclust splits the verified-edge graph
-//! into connected components (independent of each other, so they run in
-//! parallel), then runs **average-linkage agglomeration** inside each one:
-//! clusters `X` and `Y` merge, best pair first, while more than
-//! `min_linkage` of the article pairs between them are verified edges:
+//! Plain connected components chain: a round-up that quotes two wires, or a
+//! follow-up that quotes yesterday's lead, would tie two stories into one.
+//! storyclust splits the verified-edge graph into connected components
+//! (independent of each other, so they run in parallel), then runs
+//! **average-linkage agglomeration** (UPGMA on edge strength) inside each:
+//! the pair of groups with the highest mean pair strength is considered
+//! first, and groups `X` and `Y` merge only when
 //!
-//! ```text
-//! linkage(X, Y) = Σ_{x∈X, y∈Y} m_x·m_y·[x–y verified] / (M_X · M_Y)
-//! ```
+//! * **linkage**: more than `min_linkage` of the article pairs between them
+//!   are verified edges,
+//!   `Σ_{x∈X, y∈Y} m_x·m_y·[x–y verified] / (M_X · M_Y) > min_linkage`
+//!   (`m` counts the identical copies a node stands for, `M` sums them), so a
+//!   bridge article linked to both stories gives them at most `1 / (|X| + 1)`;
+//! * **coherence**: the mean strength of the verified edges between them is at
+//!   least `coherence` times the mean strength of the edges inside the tighter
+//!   of the two (groups of one article have no inside): reprints of one story
+//!   share much more with each other than with another story on the same
+//!   template.
 //!
-//! where `m` counts the identical copies a node stands for and `M` sums them.
-//! A bridge article linked to both stories gives them a linkage of at most
-//! `1 / (|X| + 1)`: stories of two or more articles never merge through it.
-//! Ties are broken by the mean pair strength, then by the smallest node ids,
-//! so the result does not depend on thread count or input order.
+//! Finally a group is a story only if it holds a *strong* edge (a near-copy or
+//! a long verbatim passage) or identical copies: two articles that share only
+//! a few template phrases are not a story.
+//! Ties are broken by the smallest node ids, so the result does not depend on
+//! thread count or input order.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
 use rayon::prelude::*;
 
-/// A verified edge between two nodes, with its strength in 0..=1.
+/// A verified edge between two nodes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Edge {
     /// One node.
     pub a: u32,
     /// The other node.
     pub b: u32,
-    /// Strength (coverage or Jaccard), for ordering ties.
+    /// Strength (coverage or Jaccard) in 0..=1.
     pub strength: f64,
+    /// Whether the edge alone is evidence of a story (near-copy or long passage).
+    pub strong: bool,
+}
+
+/// Parameters of the agglomeration.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct ClusterParams {
+    /// Groups merge only while more than this share of their pairs are edges.
+    pub min_linkage: f64,
+    /// Cross strength must be at least this times the tighter group's inner strength.
+    pub coherence: f64,
 }
 
 fn find(parent: &mut [u32], mut x: u32) -> u32 {
@@ -70,7 +89,6 @@ struct Link {
 
 #[derive(Debug)]
 struct Entry {
-    linkage: f64,
     strength: f64,
     x: u32,
     y: u32,
@@ -91,9 +109,8 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     fn cmp(&self, o: &Self) -> Ordering {
-        self.linkage
-            .total_cmp(&o.linkage)
-            .then(self.strength.total_cmp(&o.strength))
+        self.strength
+            .total_cmp(&o.strength)
             .then(o.x.cmp(&self.x))
             .then(o.y.cmp(&self.y))
             .then(o.vx.cmp(&self.vx))
@@ -101,24 +118,65 @@ impl Ord for Entry {
     }
 }
 
-/// Average-linkage clustering of one component. `weight[i]` is the number of
-/// articles node `members[i]` stands for. Returns clusters of global node ids,
-/// each sorted, ordered by smallest id.
-fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], min_linkage: f64) -> Vec<Vec<u32>> {
+/// A group during agglomeration.
+#[derive(Clone, Debug)]
+struct Group {
+    alive: bool,
+    version: u32,
+    /// Articles it stands for.
+    size: f64,
+    /// Sum of edge strengths inside (identical copies count 1 per pair).
+    inner: f64,
+    /// Edges inside (weighted by copies).
+    inner_edges: f64,
+    /// Whether it holds a strong edge or identical copies.
+    strong: bool,
+    members: Vec<u32>,
+}
+
+impl Group {
+    fn inner_mean(&self) -> Option<f64> {
+        (self.inner_edges > 0.0).then(|| self.inner / self.inner_edges)
+    }
+}
+
+/// Average-linkage clustering of one component. Returns clusters of global
+/// node ids, each sorted, ordered by smallest id; only those holding a strong
+/// edge or identical copies.
+fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams) -> Vec<Vec<u32>> {
     let n = members.len();
     let local: HashMap<u32, u32> = members
         .iter()
         .enumerate()
         .map(|(i, &g)| (g, i as u32))
         .collect();
-    let mut size: Vec<f64> = members.iter().map(|&g| weight[g as usize] as f64).collect();
+    let mut groups: Vec<Group> = members
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| {
+            let m = weight[g as usize] as f64;
+            Group {
+                alive: true,
+                version: 0,
+                size: m,
+                inner: m * (m - 1.0) / 2.0,
+                inner_edges: m * (m - 1.0) / 2.0,
+                strong: m > 1.0,
+                members: vec![i as u32],
+            }
+        })
+        .collect();
     let mut nbr: Vec<HashMap<u32, Link>> = vec![HashMap::new(); n];
+    let mut strong_pairs: Vec<(u32, u32)> = Vec::new();
     for e in edges {
         let (Some(&a), Some(&b)) = (local.get(&e.a), local.get(&e.b)) else {
             continue;
         };
         if a == b {
             continue;
+        }
+        if e.strong {
+            strong_pairs.push((a.min(b), a.max(b)));
         }
         let w = weight[e.a as usize] as f64 * weight[e.b as usize] as f64;
         for (x, y) in [(a, b), (b, a)] {
@@ -130,36 +188,44 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], min_linkage: f64
             l.strength += w * e.strength;
         }
     }
-    let mut version = vec![0u32; n];
-    let mut alive = vec![true; n];
-    let mut heap = BinaryHeap::new();
-    let entry = |x: u32, y: u32, l: &Link, size: &[f64], version: &[u32]| {
+    strong_pairs.sort_unstable();
+    let entry = |x: u32, y: u32, l: &Link, groups: &[Group]| {
         let (x, y) = (x.min(y), x.max(y));
-        let pairs = size[x as usize] * size[y as usize];
+        let pairs = groups[x as usize].size * groups[y as usize].size;
         Entry {
-            linkage: l.edges / pairs,
             strength: l.strength / pairs,
             x,
             y,
-            vx: version[x as usize],
-            vy: version[y as usize],
+            vx: groups[x as usize].version,
+            vy: groups[y as usize].version,
         }
     };
+    let mut heap = BinaryHeap::new();
     for x in 0..n as u32 {
         for (&y, l) in &nbr[x as usize] {
             if x < y {
-                heap.push(entry(x, y, l, &size, &version));
+                heap.push(entry(x, y, l, &groups));
             }
         }
     }
-    let mut members_of: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
     while let Some(top) = heap.pop() {
         let (x, y) = (top.x as usize, top.y as usize);
-        if !alive[x] || !alive[y] || version[x] != top.vx || version[y] != top.vy {
+        let (gx, gy) = (&groups[x], &groups[y]);
+        if !gx.alive || !gy.alive || gx.version != top.vx || gy.version != top.vy {
             continue;
         }
-        if top.linkage <= min_linkage {
-            break;
+        let link = nbr[x][&(y as u32)];
+        let pairs = gx.size * gy.size;
+        if link.edges / pairs <= p.min_linkage {
+            continue;
+        }
+        let tighter = match (gx.inner_mean(), gy.inner_mean()) {
+            (Some(a), Some(b)) => a.max(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => 0.0,
+        };
+        if link.strength / link.edges < p.coherence * tighter {
+            continue;
         }
         // Merge the smaller neighbourhood into the larger one.
         let (keep, gone) = if nbr[x].len() >= nbr[y].len() {
@@ -167,15 +233,13 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], min_linkage: f64
         } else {
             (y, x)
         };
-        alive[gone] = false;
         let gone_nbr = std::mem::take(&mut nbr[gone]);
         nbr[keep].remove(&(gone as u32));
         for (z, l) in gone_nbr {
             if z as usize == keep {
                 continue;
             }
-            let zl = nbr[z as usize].remove(&(gone as u32)).expect("symmetric");
-            let _ = zl;
+            nbr[z as usize].remove(&(gone as u32));
             let e = nbr[keep].entry(z).or_insert(Link {
                 edges: 0.0,
                 strength: 0.0,
@@ -185,21 +249,49 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], min_linkage: f64
             let merged = *e;
             nbr[z as usize].insert(keep as u32, merged);
         }
-        size[keep] += size[gone];
-        version[keep] += 1;
-        let moved = std::mem::take(&mut members_of[gone]);
-        members_of[keep].extend(moved);
+        let g = std::mem::replace(
+            &mut groups[gone],
+            Group {
+                alive: false,
+                version: 0,
+                size: 0.0,
+                inner: 0.0,
+                inner_edges: 0.0,
+                strong: false,
+                members: Vec::new(),
+            },
+        );
+        let k = &mut groups[keep];
+        k.size += g.size;
+        k.inner += g.inner + link.strength;
+        k.inner_edges += g.inner_edges + link.edges;
+        k.strong |= g.strong;
+        k.version += 1;
+        k.members.extend(g.members);
         let keep32 = keep as u32;
         let updates: Vec<Entry> = nbr[keep]
             .iter()
-            .map(|(&z, l)| entry(keep32, z, l, &size, &version))
+            .map(|(&z, l)| entry(keep32, z, l, &groups))
             .collect();
         heap.extend(updates);
     }
-    let mut out: Vec<Vec<u32>> = (0..n)
-        .filter(|&i| alive[i])
-        .map(|i| {
-            let mut v: Vec<u32> = members_of[i].iter().map(|&l| members[l as usize]).collect();
+    // A group holding both ends of a strong edge is strong.
+    let mut owner = vec![0u32; n];
+    for (gi, g) in groups.iter().enumerate() {
+        for &m in &g.members {
+            owner[m as usize] = gi as u32;
+        }
+    }
+    for &(a, b) in &strong_pairs {
+        if owner[a as usize] == owner[b as usize] {
+            groups[owner[a as usize] as usize].strong = true;
+        }
+    }
+    let mut out: Vec<Vec<u32>> = groups
+        .into_iter()
+        .filter(|g| g.alive && g.strong)
+        .map(|g| {
+            let mut v: Vec<u32> = g.members.iter().map(|&l| members[l as usize]).collect();
             v.sort_unstable();
             v
         })
@@ -209,12 +301,12 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], min_linkage: f64
 }
 
 /// Clusters `n` nodes (node `i` standing for `weight[i]` identical articles)
-/// from verified edges. Returns the clusters of two or more nodes, each sorted,
-/// ordered by smallest node; every node is in at most one.
-pub fn cluster(weight: &[u64], edges: &[Edge], min_linkage: f64) -> Vec<Vec<u32>> {
+/// from verified edges. Returns the stories: clusters of two or more articles,
+/// each a sorted list of nodes, ordered by smallest node; every node is in at
+/// most one.
+pub fn cluster(weight: &[u64], edges: &[Edge], p: ClusterParams) -> Vec<Vec<u32>> {
     let n = weight.len();
     let comps = components(n, edges);
-    // Edges per component.
     let mut comp_of = vec![u32::MAX; n];
     for (c, g) in comps.iter().enumerate() {
         for &x in g {
@@ -231,9 +323,21 @@ pub fn cluster(weight: &[u64], edges: &[Edge], min_linkage: f64) -> Vec<Vec<u32>
     let mut out: Vec<Vec<u32>> = comps
         .par_iter()
         .zip(comp_edges.par_iter())
-        .flat_map_iter(|(g, es)| agglomerate(g, weight, es, min_linkage))
-        .filter(|c| c.len() > 1)
+        .flat_map_iter(|(g, es)| agglomerate(g, weight, es, p))
         .collect();
+    // Lone nodes standing for identical copies are stories too.
+    let mut taken = vec![false; n];
+    for c in &out {
+        for &x in c {
+            taken[x as usize] = true;
+        }
+    }
+    for x in 0..n {
+        if !taken[x] && weight[x] > 1 {
+            out.push(vec![x as u32]);
+        }
+    }
+    out.retain(|c| c.iter().map(|&x| weight[x as usize]).sum::<u64>() > 1);
     out.sort_unstable_by_key(|v| v[0]);
     out
 }
@@ -242,18 +346,33 @@ pub fn cluster(weight: &[u64], edges: &[Edge], min_linkage: f64) -> Vec<Vec<u32>
 mod tests {
     use super::*;
 
+    const P: ClusterParams = ClusterParams {
+        min_linkage: 0.5,
+        coherence: 0.4,
+    };
+
     fn e(a: u32, b: u32) -> Edge {
         Edge {
             a,
             b,
             strength: 0.5,
+            strong: true,
+        }
+    }
+
+    fn weak(a: u32, b: u32, strength: f64) -> Edge {
+        Edge {
+            a,
+            b,
+            strength,
+            strong: false,
         }
     }
 
     #[test]
     fn a_clique_is_one_story() {
         let edges = [e(0, 1), e(0, 2), e(1, 2), e(2, 3), e(0, 3), e(1, 3)];
-        assert_eq!(cluster(&[1; 5], &edges, 0.5), vec![vec![0, 1, 2, 3]]);
+        assert_eq!(cluster(&[1; 5], &edges, P), vec![vec![0, 1, 2, 3]]);
     }
 
     #[test]
@@ -263,7 +382,7 @@ mod tests {
         for x in [0, 1, 2, 4, 5, 6] {
             edges.push(e(3, x));
         }
-        let got = cluster(&[1; 7], &edges, 0.5);
+        let got = cluster(&[1; 7], &edges, P);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got.iter().any(|c| c.starts_with(&[0, 1, 2])));
         assert!(got.iter().any(|c| c.ends_with(&[4, 5, 6])));
@@ -273,12 +392,46 @@ mod tests {
     fn identical_copies_weigh_in() {
         // Node 0 stands for 3 copies; node 1 links to 0 only, node 2 to 1 only.
         let edges = [e(0, 1), e(1, 2)];
-        let got = cluster(&[3, 1, 1], &edges, 0.5);
+        let got = cluster(&[3, 1, 1], &edges, P);
         assert_eq!(got, vec![vec![0, 1]]);
     }
 
     #[test]
     fn a_single_edge_is_a_story() {
-        assert_eq!(cluster(&[1, 1, 1], &[e(2, 0)], 0.5), vec![vec![0, 2]]);
+        assert_eq!(cluster(&[1, 1, 1], &[e(2, 0)], P), vec![vec![0, 2]]);
+    }
+
+    #[test]
+    fn weak_edges_alone_make_no_story() {
+        assert!(cluster(&[1, 1], &[weak(0, 1, 0.4)], P).is_empty());
+        // ... but they attach an article to a story that has a strong edge.
+        let got = cluster(&[1, 1, 1], &[e(0, 1), weak(1, 2, 0.4), weak(0, 2, 0.3)], P);
+        assert_eq!(got, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn two_tight_stories_on_one_template_stay_apart() {
+        // {0,1} and {2,3} are reprints (strength 0.9); every cross pair shares
+        // template phrases (0.3): linkage is full, coherence is not.
+        let s = |a, b| Edge {
+            a,
+            b,
+            strength: 0.9,
+            strong: true,
+        };
+        let edges = [
+            s(0, 1),
+            s(2, 3),
+            weak(0, 2, 0.3),
+            weak(0, 3, 0.3),
+            weak(1, 2, 0.3),
+            weak(1, 3, 0.3),
+        ];
+        assert_eq!(cluster(&[1; 4], &edges, P), vec![vec![0, 1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn identical_copies_alone_are_a_story() {
+        assert_eq!(cluster(&[1, 3, 1], &[], P), vec![vec![1]]);
     }
 }

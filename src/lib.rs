@@ -69,6 +69,15 @@ pub struct Config {
     pub min_coverage: f64,
     /// Two groups merge while more than this share of their article pairs are verified edges.
     pub min_linkage: f64,
+    /// Two groups merge only if their cross pairs are at least this strong,
+    /// relative to the mean pair strength inside the tighter group.
+    pub coherence: f64,
+    /// Words of a verbatim shared passage that make a pair a story on its own
+    /// (weaker pairs only attach articles to a story).
+    pub strong_words: u32,
+    /// Share of the shorter article covered by shared passages that makes a
+    /// pair a story on its own (OCR-damaged copies have short runs but cover much).
+    pub strong_coverage: f64,
 }
 
 impl Default for Config {
@@ -82,9 +91,12 @@ impl Default for Config {
             seed: 0,
             max_df: 100,
             min_fingerprints: 2,
-            min_shared_words: 25,
+            min_shared_words: 15,
             min_coverage: 0.05,
             min_linkage: 0.5,
+            coherence: 0.4,
+            strong_words: 20,
+            strong_coverage: 0.5,
         }
     }
 }
@@ -124,7 +136,25 @@ impl Config {
         if !(0.0..1.0).contains(&self.min_linkage) {
             return bad("--min-linkage", "in [0, 1)", self.min_linkage.to_string());
         }
+        if !(0.0..=1.0).contains(&self.strong_coverage) {
+            return bad(
+                "--strong-coverage",
+                "in [0, 1]",
+                self.strong_coverage.to_string(),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.coherence) {
+            return bad("--coherence", "in [0, 1]", self.coherence.to_string());
+        }
         Ok(())
+    }
+
+    /// The clustering parameters.
+    pub fn cluster_params(&self) -> cluster::ClusterParams {
+        cluster::ClusterParams {
+            min_linkage: self.min_linkage,
+            coherence: self.coherence,
+        }
     }
 
     /// The LSH bands × rows these parameters imply.
@@ -454,6 +484,9 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
                 a: c.a,
                 b: c.b,
                 strength: o.strength(),
+                strong: o.jaccard >= cfg.threshold
+                    || o.longest >= cfg.strong_words
+                    || o.coverage >= cfg.strong_coverage,
             })
         })
         .collect();
@@ -464,19 +497,7 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
 
     // Cluster.
     let t = Instant::now();
-    let mut groups = cluster::cluster(&node_weight, &edges, cfg.min_linkage);
-    // Single nodes standing for several identical copies are stories too.
-    let mut in_group = vec![false; node_rep.len()];
-    for g in &groups {
-        for &n in g {
-            in_group[n as usize] = true;
-        }
-    }
-    for n in 0..node_rep.len() {
-        if !in_group[n] && node_weight[n] > 1 {
-            groups.push(vec![n as u32]);
-        }
-    }
+    let groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
     let mut node_docs: Vec<Vec<u32>> = vec![Vec::new(); node_rep.len()];
     for (d, doc) in documents.iter().enumerate() {
         if let Some(n) = doc.node {

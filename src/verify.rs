@@ -67,6 +67,8 @@ pub struct Overlap {
     pub b_words: u32,
     /// Shared passages (runs) in A.
     pub passages: u32,
+    /// Words of the longest shared passage in A.
+    pub longest: u32,
     /// Share of the shorter document covered by shared passages.
     pub coverage: f64,
 }
@@ -89,20 +91,25 @@ fn contains(set: &[u64], h: u64) -> bool {
     set.binary_search(&h).is_ok()
 }
 
-/// Tokens of `a` covered by its shingles found in `other` and not stock, and the number of runs.
-fn covered(a: &Shingled, other: &[u64], stock: &[u64], k: usize) -> (u32, u32) {
+/// Tokens of `a` covered by its shingles found in `other` and not stock, the
+/// number of runs and the words of the longest run.
+fn covered(a: &Shingled, other: &[u64], stock: &[u64], k: usize) -> (u32, u32, u32) {
     let k = k.max(1);
     let span = (a.tokens as usize).min(k);
     let mut words = 0usize;
     let mut runs = 0u32;
     let mut covered_until = 0usize;
     let mut prev = false;
+    let mut run_start = 0usize;
+    let mut longest = 0usize;
     for (i, &h) in a.seq.iter().enumerate() {
         let hit = contains(other, h) && !contains(stock, h);
         if hit {
             if !prev {
                 runs += 1;
+                run_start = i;
             }
+            longest = longest.max(i - run_start + span);
             let start = i.max(covered_until);
             let end = i + span;
             if end > start {
@@ -112,7 +119,7 @@ fn covered(a: &Shingled, other: &[u64], stock: &[u64], k: usize) -> (u32, u32) {
         }
         prev = hit;
     }
-    (words as u32, runs)
+    (words as u32, runs, longest as u32)
 }
 
 fn intersection_size(a: &[u64], b: &[u64]) -> usize {
@@ -136,8 +143,8 @@ fn intersection_size(a: &[u64], b: &[u64]) -> usize {
 pub fn overlap(a: &Shingled, b: &Shingled, stock: &[u64], k: usize) -> Overlap {
     let shared = intersection_size(&a.set, &b.set);
     let union = a.set.len() + b.set.len() - shared;
-    let (a_words, passages) = covered(a, &b.set, stock, k);
-    let (b_words, _) = covered(b, &a.set, stock, k);
+    let (a_words, passages, longest) = covered(a, &b.set, stock, k);
+    let (b_words, _, _) = covered(b, &a.set, stock, k);
     let frac = |w: u32, n: u32| if n == 0 { 0.0 } else { w as f64 / n as f64 };
     Overlap {
         shared_shingles: shared as u32,
@@ -151,6 +158,7 @@ pub fn overlap(a: &Shingled, b: &Shingled, stock: &[u64], k: usize) -> Overlap {
         a_words,
         b_words,
         passages,
+        longest,
         coverage: frac(a_words, a.tokens).max(frac(b_words, b.tokens)),
     }
 }

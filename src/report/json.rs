@@ -227,10 +227,10 @@ fn errors(o: &Outcome) -> Vec<ErrorOut> {
 
 fn summary(o: &Outcome, view: &View) -> serde_json::Value {
     let mut v = serde_json::to_value(&o.stats).expect("stats serialise");
-    if view.no_timings {
-        if let Some(m) = v.as_object_mut() {
-            m.remove("timings_ms");
-        }
+    if view.no_timings
+        && let Some(m) = v.as_object_mut()
+    {
+        m.remove("timings_ms");
     }
     v
 }
