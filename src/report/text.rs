@@ -61,7 +61,7 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
             w,
             "{}",
             st.dim(&format!(
-                "parameters: shingle={} window={} num_perm={} threshold={} (LSH {} bands x {} rows) seed={} max_df={} min_fingerprints={} min_shared_words={} min_coverage={} min_linkage={}",
+                "parameters: shingle={} window={} num_perm={} threshold={} (LSH {} bands x {} rows) seed={} max_df={} min_fingerprints={} min_shared_words={} min_coverage={} min_linkage={} coherence={} strong_words={} strong_coverage={}",
                 c.shingle,
                 c.window,
                 c.num_perm,
@@ -73,7 +73,10 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
                 c.min_fingerprints,
                 c.min_shared_words,
                 c.min_coverage,
-                c.min_linkage
+                c.min_linkage,
+                c.coherence,
+                c.strong_words,
+                c.strong_coverage
             ))
         )?;
         writeln!(w)?;

@@ -1,0 +1,310 @@
+//! End-to-end tests of the binary.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn storyclust() -> Command {
+    let mut c = Command::cargo_bin("storyclust").unwrap();
+    c.env_remove("NO_COLOR");
+    c
+}
+
+fn json_of(args: &[&str]) -> (Value, i32) {
+    let out = storyclust()
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    (v, out.status.code().unwrap())
+}
+
+fn base(p: &str) -> String {
+    Path::new(p)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn bakhmut_fixture_is_one_story_of_four_with_the_expected_passages() {
+    let (v, code) = json_of(&["fixtures/bakhmut"]);
+    assert_eq!(code, 0);
+    let stories = v["stories"].as_array().unwrap();
+    assert_eq!(stories.len(), 1, "exactly one story: {stories:#?}");
+    let members: Vec<String> = stories[0]["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| base(d["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "000_dd3bff5cdd9db58f.txt",
+            "001_4607232b1ce02615.txt",
+            "002_ecce3a3c2beb379b.txt",
+            "003_f01a6d959760f020.txt"
+        ]
+    );
+    // Every passage occurrence cut from its file by the reported byte range.
+    let mut cuts: Vec<String> = Vec::new();
+    for p in stories[0]["passages"].as_array().unwrap() {
+        for o in p["occurrences"].as_array().unwrap() {
+            let bytes = fs::read(o["path"].as_str().unwrap()).unwrap();
+            let r = o["bytes"].as_array().unwrap();
+            let (s, e) = (
+                r[0].as_u64().unwrap() as usize,
+                r[1].as_u64().unwrap() as usize,
+            );
+            assert!(s < e && e <= bytes.len());
+            cuts.push(String::from_utf8(bytes[s..e].to_vec()).expect("spans on char boundaries"));
+        }
+    }
+    for phrase in [
+        "would give Russia a new foothold in the Donetsk region",
+        "The city is a fortress, every position and every street",
+    ] {
+        assert!(
+            cuts.iter().any(|c| c.contains(phrase)),
+            "no passage cut holds {phrase:?}"
+        );
+    }
+    // Each member's line:column agrees with its byte offset.
+    let p = &stories[0]["passages"][0]["occurrences"][0];
+    let text = fs::read_to_string(p["path"].as_str().unwrap()).unwrap();
+    let start = p["bytes"][0].as_u64().unwrap() as usize;
+    let line = text[..start].matches('\n').count() + 1;
+    assert_eq!(p["start"]["line"].as_u64().unwrap() as usize, line);
+    // 004 is in no story, and the summary counts it.
+    assert_eq!(v["summary"]["singletons"], 1);
+    assert_eq!(v["summary"]["documents"], 5);
+    // The parameters in force are in the output, with bands x rows.
+    assert!(v["params"]["lsh"]["bands"].as_u64().unwrap() >= 1);
+    assert_eq!(v["params"]["shingle"], 5);
+}
+
+#[test]
+fn text_output_names_the_story_and_singleton_with_all() {
+    storyclust()
+        .args(["--all", "--color", "never", "fixtures/bakhmut"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Story 1"))
+        .stdout(predicate::str::contains("4 articles"))
+        .stdout(predicate::str::contains("Singletons:"))
+        .stdout(predicate::str::contains("004_de68a8682b620b3a.txt"))
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn color_always_colours_and_no_color_env_is_honoured_in_auto() {
+    storyclust()
+        .args(["--color", "always", "fixtures/bakhmut"])
+        .assert()
+        .stdout(predicate::str::contains("\x1b["));
+    // Not a terminal: auto means no colour.
+    storyclust()
+        .args(["fixtures/bakhmut"])
+        .env("NO_COLOR", "1")
+        .assert()
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn jsonl_has_begin_stories_and_summary() {
+    let out = storyclust()
+        .args(["--format", "jsonl", "--all", "fixtures/bakhmut"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["begin", "story", "singleton", "summary"]);
+    assert_eq!(lines[0]["data"]["schema_version"], 1);
+    assert_eq!(lines[0]["data"]["params"]["num_perm"], 128);
+    assert_eq!(lines[1]["data"]["documents"].as_array().unwrap().len(), 4);
+    assert_eq!(lines[3]["data"]["stories"], 1);
+}
+
+#[test]
+fn missing_path_is_exit_2_naming_it() {
+    storyclust()
+        .arg("no/such/folder")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("storyclust: no/such/folder"));
+}
+
+#[test]
+fn bad_option_is_exit_2() {
+    storyclust()
+        .args(["--threshold", "1.5", "fixtures/bakhmut"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--threshold"));
+    storyclust().args(["--no-such-flag", "x"]).assert().code(2);
+}
+
+#[test]
+fn fail_on_stories_gates_ci() {
+    storyclust()
+        .args(["--fail-on-stories", "fixtures/bakhmut"])
+        .assert()
+        .code(1);
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("1_a.txt"), "one lone article about nothing").unwrap();
+    storyclust()
+        .args(["--fail-on-stories"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn bad_files_are_reported_and_the_rest_still_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in fs::read_dir("fixtures/bakhmut").unwrap() {
+        let f = f.unwrap();
+        fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
+    }
+    fs::write(dir.path().join("005_binary.txt"), b"PK\x03\x04\0\0binary").unwrap();
+    fs::write(
+        dir.path().join("006_latin1.txt"),
+        b"Caf\xe9 cr\xe8me \x93quoted\x94",
+    )
+    .unwrap();
+    fs::write(dir.path().join("007_empty.txt"), b"").unwrap();
+    let out = storyclust()
+        .args(["--format", "json", "--all"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("005_binary.txt") && stderr.contains("binary"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stories"].as_array().unwrap().len(), 1);
+    assert_eq!(v["stories"][0]["size"], 4);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1);
+    let singles: Vec<&Value> = v["singletons"].as_array().unwrap().iter().collect();
+    let latin = singles
+        .iter()
+        .find(|d| d["path"].as_str().unwrap().ends_with("006_latin1.txt"))
+        .unwrap();
+    assert_eq!(latin["encoding"], "windows1252");
+    assert_eq!(latin["words"], 3);
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let run = |threads: &str| {
+        storyclust()
+            .args([
+                "--format",
+                "json",
+                "--no-timings",
+                "--all",
+                "--threads",
+                threads,
+            ])
+            .args(["fixtures/bakhmut", "fixtures"])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("8"));
+}
+
+#[test]
+fn identical_copies_form_one_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string("fixtures/bakhmut/004_de68a8682b620b3a.txt").unwrap();
+    for i in 0..30 {
+        // Same words, different whitespace and case: still identical text.
+        let t = if i % 2 == 0 {
+            text.clone()
+        } else {
+            text.replace(' ', "  ").to_uppercase()
+        };
+        fs::write(dir.path().join(format!("{i}_copy.txt")), t).unwrap();
+    }
+    let out = storyclust()
+        .args(["--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stories"].as_array().unwrap().len(), 1);
+    assert_eq!(v["stories"][0]["size"], 30);
+    // The whole text is one shared passage, found once in each copy: linear output.
+    let p = &v["stories"][0]["passages"];
+    assert_eq!(p.as_array().unwrap().len(), 1);
+    assert_eq!(p[0]["occurrences"].as_array().unwrap().len(), 30);
+}
+
+#[test]
+fn natural_order_and_ext_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["10_b.txt", "2_a.txt", "x.txt", "3_c.md"] {
+        fs::write(dir.path().join(name), format!("an article called {name}")).unwrap();
+    }
+    let (v, _) = json_of(&["--all", dir.path().to_str().unwrap()]);
+    let names: Vec<String> = v["singletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| base(d["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, ["2_a.txt", "10_b.txt", "x.txt"]);
+    let (v, _) = json_of(&["--all", "--ext", "md", dir.path().to_str().unwrap()]);
+    assert_eq!(v["singletons"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn terminal_output_never_carries_raw_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "Headline \u{1b}[2J\u{202e}gnp.exe\u{200b} more words to read here today\n";
+    let body = "the city is a fortress every position and every street there almost every building is a fortress said the commander today";
+    fs::write(
+        dir.path().join("1_\u{1b}[31mred.txt"),
+        format!("{evil}{body}"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("2_b.txt"), format!("{evil}{body}")).unwrap();
+    let out = storyclust()
+        .args(["--color", "never", "--all"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("Story 1"), "{s}");
+    assert!(
+        !s.contains('\u{1b}') && !s.contains('\u{202e}') && !s.contains('\u{200b}'),
+        "{s:?}"
+    );
+    assert!(s.contains("\\u{202e}"));
+    // JSON stays exact.
+    let (v, _) = json_of(&[dir.path().to_str().unwrap()]);
+    assert!(
+        v["stories"][0]["documents"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains('\u{202e}')
+    );
+}
