@@ -40,7 +40,7 @@ proptest! {
                     // One character per file byte.
                     prop_assert_eq!(text.text[s..e].chars().count(), fe - fs_);
                 }
-                _ => prop_assert_eq!(&raw[fs_..fe], text.text[s..e].as_bytes()),
+                _ => prop_assert_eq!(&raw[fs_..fe], &text.text.as_bytes()[s..e]),
             }
         }
     }
