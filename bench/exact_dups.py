@@ -7,7 +7,7 @@ GROUPS.json is a list of groups, each a list of file names (such as Reuters-2157
 derived_exact_dup_groups.json); STORYCLUST.json is the output of
 `storyclust --format json`. Files are compared by base name. Prints how many groups
 sit whole inside one story, lists every group that does not (with the story of each
-member, "-" for none), and exits 1 if any group is split.
+member, "-" for none), and exits 1 if any group is split (2 on a usage error).
 """
 import json
 import os
@@ -27,7 +27,8 @@ def story_of(path):
 
 def main():
     if len(sys.argv) != 3:
-        sys.exit(__doc__.strip())
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
     with open(sys.argv[1], encoding="utf-8") as fh:
         groups = json.load(fh)
     story = story_of(sys.argv[2])

@@ -129,7 +129,8 @@ done
   printf '%s\n' "${rows[@]}"
   echo
   echo "storyclust at default settings; peers via peers.py (word 3-grams, 128 permutations)."
-  echo "(best) = threshold with the best ARI on the first seed of each size, then used on all seeds:"
+  echo "(best) = threshold with the best ARI on the first seed of each size (a tie goes to the lower"
+  echo "threshold), then used on all seeds of that size:"
   printf '%s\n' "${notes[@]}"
   echo "wall s = wall time of the whole tool command (for the peers: Python start-up, import,"
   echo "reading, MinHash, LSH, clustering; per-stage times are in $OUT/run.log)."

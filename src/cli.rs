@@ -45,7 +45,7 @@ Exit codes:
 #[command(name = "storyclust", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Folders (walked recursively) and files to read.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "explain", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Output format.
@@ -79,6 +79,15 @@ pub struct Cli {
     /// Leave timings out of the output, so equal inputs give equal bytes.
     #[arg(long)]
     pub no_timings: bool,
+
+    /// Score the stories against gold labels (JSON: file name -> story id):
+    /// ARI, pairwise precision, recall, F1; with --verbose the worst offenders.
+    #[arg(long, value_name = "GOLD.json")]
+    pub labels: Option<PathBuf>,
+
+    /// Print the parameters in force and what they imply, then exit.
+    #[arg(long)]
+    pub explain: bool,
 
     /// Exit with 1 when a story of two or more articles is found (a CI gate).
     #[arg(long)]

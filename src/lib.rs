@@ -23,6 +23,7 @@
 pub mod candidates;
 pub mod cluster;
 pub mod error;
+pub mod evaluate;
 pub mod hash;
 pub mod load;
 pub mod minhash;
@@ -277,6 +278,8 @@ pub struct Outcome {
     pub errors: Vec<LoadError>,
     /// Counts and timings.
     pub stats: Stats,
+    /// Scores against gold labels, when labels were given.
+    pub evaluation: Option<evaluate::Evaluation>,
 }
 
 struct Sketched {
@@ -598,5 +601,6 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
         stories,
         errors,
         stats,
+        evaluation: None,
     })
 }

@@ -44,7 +44,28 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             .context("cannot start the worker threads")?;
     }
     let cfg = cli.config();
-    let outcome = storyclust::run(&cli.paths, &cfg).context("invalid option")?;
+    if cli.explain {
+        cfg.validate().context("invalid option")?;
+        let mut out = io::stdout().lock();
+        report::explain::write_explain(&mut out, &cfg).context("cannot write the output")?;
+        return Ok(EXIT_OK);
+    }
+    let labels = match &cli.labels {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the labels {}", p.display()))?;
+            Some(
+                storyclust::evaluate::parse_labels(&text)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("{}: not a labels file", p.display()))?,
+            )
+        }
+        None => None,
+    };
+    let mut outcome = storyclust::run(&cli.paths, &cfg).context("invalid option")?;
+    if let Some(l) = &labels {
+        outcome.evaluation = Some(storyclust::evaluate::evaluate(&outcome, l));
+    }
     let mut stderr = io::stderr().lock();
     for e in &outcome.errors {
         let msg = storyclust::report::sanitize::one_line(&e.to_string());

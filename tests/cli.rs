@@ -308,3 +308,18 @@ fn terminal_output_never_carries_raw_control_characters() {
             .contains('\u{202e}')
     );
 }
+
+#[test]
+fn explain_prints_the_bands_and_rows_in_force() {
+    let (v, _) = json_of(&["--threshold", "0.8", "fixtures/bakhmut"]);
+    let (b, r) = (&v["params"]["lsh"]["bands"], &v["params"]["lsh"]["rows"]);
+    storyclust()
+        .args(["--explain", "--threshold", "0.8"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "LSH {b} bands x {r} rows"
+        )))
+        .stdout(predicate::str::contains("J=0.8"))
+        .stdout(predicate::str::contains("Document-frequency cap"));
+}

@@ -11,7 +11,7 @@
 //! `--format jsonl` writes one `{"type": …, "data": …}` object per line: one
 //! `begin` (tool, version, schema_version, params), one `story` per story,
 //! one `singleton` per singleton (with `--all`), one `error` per problem, and
-//! a closing `summary`. Field by field, the structs below are the schema.
+//! a closing `summary` (with an `evaluation` object when `--labels` was given). Field by field, the structs below are the schema.
 //! Byte ranges are half-open `[start, end)` and count the file's own bytes.
 
 use std::io::{self, Write};
@@ -227,10 +227,16 @@ fn errors(o: &Outcome) -> Vec<ErrorOut> {
 
 fn summary(o: &Outcome, view: &View) -> serde_json::Value {
     let mut v = serde_json::to_value(&o.stats).expect("stats serialise");
-    if view.no_timings
-        && let Some(m) = v.as_object_mut()
-    {
-        m.remove("timings_ms");
+    if let Some(m) = v.as_object_mut() {
+        if view.no_timings {
+            m.remove("timings_ms");
+        }
+        if let Some(e) = &o.evaluation {
+            m.insert(
+                "evaluation".into(),
+                serde_json::to_value(e).expect("evaluation serialises"),
+            );
+        }
     }
     v
 }

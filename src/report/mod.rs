@@ -2,6 +2,7 @@
 //! any `io::Write` and does nothing else, so each is tested by rendering into
 //! a `Vec<u8>`.
 
+pub mod explain;
 pub mod json;
 pub mod sanitize;
 pub mod text;

@@ -220,6 +220,43 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
         line.push_str(&format!(" in {} ms", s.timings_ms.total));
     }
     writeln!(w, "{line}")?;
+    if let Some(e) = &o.evaluation {
+        writeln!(
+            w,
+            "{} ARI={:.4} precision={:.4} recall={:.4} F1={:.4}; {} gold pairs missed, {} wrong pairs made ({} labelled articles{})",
+            st.bold("Against the labels:"),
+            e.ari,
+            e.precision,
+            e.recall,
+            e.f1,
+            e.missed_pairs,
+            e.wrong_pairs,
+            e.documents,
+            if e.missing > 0 {
+                format!(", {} not in the input", e.missing)
+            } else {
+                String::new()
+            }
+        )?;
+        if view.verbose {
+            for p in &e.worst_wrong {
+                writeln!(
+                    w,
+                    "  wrong merge: {} + {} in story {}{}",
+                    sanitize(&p.a),
+                    sanitize(&p.b),
+                    p.story.as_deref().unwrap_or("?"),
+                    p.passage
+                        .as_ref()
+                        .map(|t| format!(", tied by \"{}\"", cut(&one_line(t), 100)))
+                        .unwrap_or_default()
+                )?;
+            }
+            for p in &e.worst_missed {
+                writeln!(w, "  missed: {} + {}", sanitize(&p.a), sanitize(&p.b))?;
+            }
+        }
+    }
     if view.verbose {
         let c = &s.candidates;
         writeln!(
