@@ -157,6 +157,18 @@ mod tests {
     }
 
     #[test]
+    fn bands_rows_match_datasketch() {
+        // datasketch 2.0 `_optimal_param(t, 128, 0.5, 0.5)` gives these.
+        for (t, bands, rows) in [(0.3, 37, 3), (0.5, 25, 5), (0.8, 9, 13)] {
+            assert_eq!(
+                optimal_bands_rows(t, 128),
+                BandsRows { bands, rows },
+                "t={t}"
+            );
+        }
+    }
+
+    #[test]
     fn bands_rows_follow_the_threshold() {
         let lo = optimal_bands_rows(0.3, 128);
         let hi = optimal_bands_rows(0.8, 128);
