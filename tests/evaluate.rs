@@ -7,7 +7,11 @@ use std::process::Command;
 use assert_cmd::Command as Bin;
 
 fn scorer() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/score.py");
+    // The shared benchmark folder sits beside the checkout (SHARED overrides).
+    let shared = std::env::var_os("SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let p = shared.join("bench/score.py");
     assert!(
         p.exists(),
         "{} is missing: this test compares against the shared benchmark scorer",
