@@ -51,6 +51,27 @@ pub struct CandidateStats {
     pub candidates: u64,
 }
 
+/// The runs of consecutive elements of `v` with equal keys, as index ranges.
+pub fn equal_runs<'a, T, K: PartialEq>(
+    v: &'a [T],
+    key: impl Fn(&T) -> K + 'a,
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if i >= v.len() {
+            return None;
+        }
+        let k = key(&v[i]);
+        let mut j = i + 1;
+        while j < v.len() && key(&v[j]) == k {
+            j += 1;
+        }
+        let r = i..j;
+        i = j;
+        Some(r)
+    })
+}
+
 fn pairs_of_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
     // Split into runs of equal keys; emit all pairs of runs of length 2..=max_df.
     let mut runs: Vec<(usize, usize)> = Vec::new();

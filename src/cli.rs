@@ -93,6 +93,11 @@ pub struct Cli {
     #[arg(long)]
     pub fail_on_stories: bool,
 
+    /// Match letters exactly: do not fold the letters OCR often confuses
+    /// (c/e, b/h, 1/l, 0/o, rn/m, 5/s, f/t, u/n) before hashing.
+    #[arg(long, help_heading = "Tuning")]
+    pub no_ocr_fold: bool,
+
     /// Shingle size in words.
     #[arg(long, default_value_t = 5, help_heading = "Tuning")]
     pub shingle: usize,
@@ -117,6 +122,11 @@ pub struct Cli {
     /// Document-frequency cap: text in more articles than this is a stock phrase.
     #[arg(long, default_value_t = 100, help_heading = "Tuning")]
     pub max_df: usize,
+
+    /// Boilerplate cap: text held by more than this many different stories is
+    /// template, not reused copy (0: off).
+    #[arg(long, default_value_t = 2, help_heading = "Tuning")]
+    pub max_stories: usize,
 
     /// Shared fingerprints needed to propose a pair.
     #[arg(long, default_value_t = 2, help_heading = "Tuning")]
@@ -155,12 +165,14 @@ impl Cli {
     pub fn config(&self) -> storyclust::Config {
         storyclust::Config {
             extensions: self.ext.clone(),
+            ocr_fold: !self.no_ocr_fold,
             shingle: self.shingle,
             window: self.window,
             num_perm: self.num_perm,
             threshold: self.threshold,
             seed: self.seed,
             max_df: self.max_df,
+            max_stories: self.max_stories,
             min_fingerprints: self.min_fingerprints,
             min_shared_words: self.min_shared_words,
             min_coverage: self.min_coverage,

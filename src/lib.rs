@@ -48,6 +48,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Config {
     /// File extensions taken when walking folders.
     pub extensions: Vec<String>,
+    /// Fold letters OCR often confuses (c/e, b/h, 1/l, 0/o, rn/m, …) before hashing.
+    pub ocr_fold: bool,
     /// Shingle size in words.
     pub shingle: usize,
     /// Winnowing window in shingles: any shared run of `window + shingle − 1`
@@ -62,6 +64,10 @@ pub struct Config {
     /// Document-frequency cap: shingles and fingerprints in more documents than
     /// this are stock phrases and never tie articles together.
     pub max_df: usize,
+    /// Boilerplate cap: text held by more than this many different stories
+    /// (after a first clustering; a singleton is a story of its own) is
+    /// template, not reused copy, and counts as a stock phrase. 0 turns it off.
+    pub max_stories: usize,
     /// Minimum shared fingerprints for a passage-index candidate.
     pub min_fingerprints: u32,
     /// Minimum words of shared passages, in each article, for a partial-reuse edge.
@@ -85,12 +91,14 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             extensions: vec!["txt".into()],
+            ocr_fold: true,
             shingle: 5,
             window: 4,
             num_perm: 128,
             threshold: 0.5,
             seed: 0,
             max_df: 100,
+            max_stories: 2,
             min_fingerprints: 2,
             min_shared_words: 15,
             min_coverage: 0.05,
@@ -163,6 +171,14 @@ impl Config {
         minhash::optimal_bands_rows(self.threshold, self.num_perm)
     }
 
+    /// The tokenizer these parameters imply.
+    pub fn tokenizer(&self) -> tokenize::Tokenizer {
+        tokenize::Tokenizer {
+            seed: hash::Seeds::new(self.seed).token,
+            ocr_fold: self.ocr_fold,
+        }
+    }
+
     /// The verification thresholds.
     pub fn verify_params(&self) -> verify::VerifyParams {
         verify::VerifyParams {
@@ -226,8 +242,10 @@ pub struct Stats {
     pub bytes: u64,
     /// Distinct texts.
     pub distinct_texts: u64,
-    /// Shingles over the document-frequency cap.
+    /// Shingles over the document-frequency cap, or boilerplate.
     pub stock_shingles: u64,
+    /// Shingles found to be boilerplate (held by more than `max_stories` stories).
+    pub boilerplate_shingles: u64,
     /// What the candidate stage did.
     pub candidates: candidates::CandidateStats,
     /// Verified edges.
@@ -257,6 +275,8 @@ pub struct Timings {
     pub verify: u64,
     /// Clustering.
     pub cluster: u64,
+    /// Finding boilerplate, then verifying and clustering again.
+    pub boilerplate: u64,
     /// Passages.
     pub passages: u64,
     /// Whole run.
@@ -310,7 +330,7 @@ fn sketch_file(
     seeds: &hash::Seeds,
 ) -> Result<Sketched, LoadError> {
     let text = load::read(path)?;
-    let tokens = tokenize::tokenize(&text.text, seeds.token);
+    let tokens = cfg.tokenizer().tokenize(&text.text);
     let hashes: Vec<u64> = tokens.iter().map(|t| t.hash).collect();
     let content = hash::words(&hashes, seeds.shingle ^ 0xC0DE);
     let seq = shingle::shingles_of_hashes(&hashes, cfg.shingle, seeds.shingle);
@@ -438,28 +458,24 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
             minhash::band_keys(&sig, bands_rows, seeds.band)
         })
         .collect();
-    // Document frequency of every shingle, over distinct texts.
+    // Document frequency of every shingle, over distinct texts. Shingles over
+    // the cap are stock; those in more texts than `max_stories` may be
+    // boilerplate, which is decided after a first clustering.
     let mut all: Vec<u64> = shingled
         .par_iter()
         .flat_map_iter(|s| s.set.iter().copied())
         .collect();
     all.par_sort_unstable();
     let mut stock: Vec<u64> = Vec::new();
-    {
-        let mut i = 0;
-        while i < all.len() {
-            let mut j = i + 1;
-            while j < all.len() && all[j] == all[i] {
-                j += 1;
-            }
-            if j - i > cfg.max_df {
-                stock.push(all[i]);
-            }
-            i = j;
+    let mut widespread: Vec<u64> = Vec::new();
+    for r in candidates::equal_runs(&all, |&h| h) {
+        if r.len() > cfg.max_df {
+            stock.push(all[r.start]);
+        } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
+            widespread.push(all[r.start]);
         }
     }
     drop(all);
-    stats.stock_shingles = stock.len() as u64;
     stats.timings_ms.sketch = ms(t);
 
     // Candidates.
@@ -471,36 +487,82 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
     stats.candidates = cstats;
     stats.timings_ms.candidates = ms(t);
 
-    // Verify.
+    // Verify, cluster.
     let t = Instant::now();
     let vp = cfg.verify_params();
-    let edges: Vec<cluster::Edge> = cands
-        .par_iter()
-        .filter_map(|c| {
-            let o = verify::overlap(
-                &shingled[c.a as usize],
-                &shingled[c.b as usize],
-                &stock,
-                cfg.shingle,
-            );
-            o.is_edge(&vp).then_some(cluster::Edge {
-                a: c.a,
-                b: c.b,
-                strength: o.strength(),
-                strong: o.jaccard >= cfg.threshold
-                    || o.longest >= cfg.strong_words
-                    || o.coverage >= cfg.strong_coverage,
+    let verify_all = |stock: &[u64]| -> Vec<cluster::Edge> {
+        cands
+            .par_iter()
+            .filter_map(|c| {
+                let o = verify::overlap(
+                    &shingled[c.a as usize],
+                    &shingled[c.b as usize],
+                    stock,
+                    cfg.shingle,
+                );
+                o.is_edge(&vp).then_some(cluster::Edge {
+                    a: c.a,
+                    b: c.b,
+                    strength: o.strength(),
+                    strong: o.jaccard >= cfg.threshold
+                        || o.longest >= cfg.strong_words
+                        || o.coverage >= cfg.strong_coverage,
+                })
             })
-        })
-        .collect();
+            .collect()
+    };
+    let mut edges = verify_all(&stock);
+    stats.timings_ms.verify = ms(t);
+    let t = Instant::now();
+    let mut groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
+    stats.timings_ms.cluster = ms(t);
+
+    // Boilerplate: text held by more than `max_stories` different stories (a
+    // singleton counts as its own story) is template, not reused copy. It is
+    // added to the stock phrases and the pairs are verified and clustered again.
+    if !widespread.is_empty() {
+        let t = Instant::now();
+        let mut story_of: Vec<u32> = (0..node_rep.len() as u32)
+            .map(|n| groups.len() as u32 + n)
+            .collect();
+        for (g, nodes) in groups.iter().enumerate() {
+            for &n in nodes {
+                story_of[n as usize] = g as u32;
+            }
+        }
+        let mut held: Vec<(u64, u32)> = shingled
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(n, s)| {
+                let sid = story_of[n];
+                let widespread = &widespread;
+                s.set
+                    .iter()
+                    .filter(move |h| widespread.binary_search(h).is_ok())
+                    .map(move |&h| (h, sid))
+            })
+            .collect();
+        held.par_sort_unstable();
+        held.dedup();
+        let boilerplate: Vec<u64> = candidates::equal_runs(&held, |p| p.0)
+            .filter(|r| r.len() > cfg.max_stories)
+            .map(|r| held[r.start].0)
+            .collect();
+        drop(held);
+        stats.boilerplate_shingles = boilerplate.len() as u64;
+        if !boilerplate.is_empty() {
+            stock.extend(boilerplate);
+            stock.sort_unstable();
+            edges = verify_all(&stock);
+            groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
+        }
+        stats.timings_ms.boilerplate = ms(t);
+    }
+    stats.stock_shingles = stock.len() as u64;
     drop(cands);
     drop(shingled);
     stats.edges = edges.len() as u64;
-    stats.timings_ms.verify = ms(t);
-
-    // Cluster.
     let t = Instant::now();
-    let groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
     let mut node_docs: Vec<Vec<u32>> = vec![Vec::new(); node_rep.len()];
     for (d, doc) in documents.iter().enumerate() {
         if let Some(n) = doc.node {
@@ -519,7 +581,7 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
         })
         .collect();
     story_docs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.1[0].cmp(&b.1[0])));
-    stats.timings_ms.cluster = ms(t);
+    stats.timings_ms.cluster += ms(t);
 
     // Passages (members are read again, stories in parallel).
     let t = Instant::now();
@@ -537,8 +599,13 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
                     node: documents[d as usize].node.expect("story members have text"),
                 })
                 .collect();
-            let sp =
-                passages::story_passages(&members, &stock, cfg.shingle, seeds.token, seeds.shingle);
+            let sp = passages::story_passages(
+                &members,
+                &stock,
+                cfg.shingle,
+                cfg.tokenizer(),
+                seeds.shingle,
+            );
             let story_members = docs
                 .iter()
                 .enumerate()

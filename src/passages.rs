@@ -122,12 +122,12 @@ fn find(p: &mut [u32], mut x: u32) -> u32 {
 }
 
 /// Finds the passages of a story. `stock` is the ascending list of stock
-/// shingle hashes; `token_seed`/`shingle_seed`/`k` as in the sketch stage.
+/// shingle hashes; `tokenizer`, `shingle_seed` and `k` as in the sketch stage.
 pub fn story_passages(
     members: &[Member<'_>],
     stock: &[u64],
     k: usize,
-    token_seed: u64,
+    tokenizer: tokenize::Tokenizer,
     shingle_seed: u64,
 ) -> StoryPassages {
     let mut out = StoryPassages {
@@ -138,7 +138,7 @@ pub fn story_passages(
     for m in members {
         match load::read(m.path) {
             Ok(text) => {
-                let tokens = tokenize::tokenize(&text.text, token_seed);
+                let tokens = tokenizer.tokenize(&text.text);
                 let seq = shingle::shingles(&tokens, k, shingle_seed);
                 let line_starts = line_starts(&text.text);
                 loaded.push(Some(Loaded {
@@ -296,7 +296,11 @@ mod tests {
         )
         .unwrap();
         let members = [Member { path: &a, node: 0 }, Member { path: &b, node: 1 }];
-        let sp = story_passages(&members, &[], 5, 1, 2);
+        let tok = tokenize::Tokenizer {
+            seed: 1,
+            ocr_fold: true,
+        };
+        let sp = story_passages(&members, &[], 5, tok, 2);
         assert_eq!(sp.passages.len(), 1);
         let p = &sp.passages[0];
         assert_eq!(p.members, 2);

@@ -39,47 +39,104 @@ fn fold_char(c: char) -> char {
     }
 }
 
-/// Writes the normalised form of `word` into `out` (cleared first).
-pub fn normalize_into(word: &str, out: &mut String) {
-    out.clear();
-    if word.is_ascii() {
-        out.extend(word.bytes().map(|b| b.to_ascii_lowercase() as char));
+/// Folds, in place, the letters OCR most often confuses into one class each:
+/// `rn`→`m`, `c`→`e`, `i`/`1`→`l`, `a`/`0`→`o`, `b`→`h`, `5`→`s`, `f`→`t`,
+/// `u`→`n` (lower-case ASCII, in words holding a letter; numbers are left
+/// alone). "Apri1 tbe" and "April the" then match.
+pub fn ocr_fold(word: &mut String) {
+    if !word.bytes().any(|b| b.is_ascii_alphabetic()) {
         return;
     }
-    for c in word.chars().map(fold_char).nfkc() {
-        out.extend(c.to_lowercase());
-    }
+    let folded: String = word
+        .replace("rn", "m")
+        .chars()
+        .map(|c| match c {
+            'c' => 'e',
+            '1' | 'i' => 'l',
+            '0' | 'a' => 'o',
+            'b' => 'h',
+            '5' => 's',
+            'f' => 't',
+            'u' => 'n',
+            _ => c,
+        })
+        .collect();
+    *word = folded;
 }
 
-/// The normalised form of a word.
-pub fn normalize(word: &str) -> String {
-    let mut s = String::new();
-    normalize_into(word, &mut s);
-    s
+/// How words are normalised and hashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tokenizer {
+    /// Seed of XXH3 over the normalised word.
+    pub seed: u64,
+    /// Fold OCR-confusable letters (see [`ocr_fold`]).
+    pub ocr_fold: bool,
 }
 
-/// Tokenises `text`, appending to `out` (which is cleared first).
-pub fn tokenize_into(text: &str, seed: u64, out: &mut Vec<Token>) {
-    out.clear();
-    let mut buf = String::new();
-    for (start, word) in text.unicode_word_indices() {
-        normalize_into(word, &mut buf);
-        if buf.is_empty() {
-            continue;
+impl Tokenizer {
+    /// Writes the normalised form of `word` into `out` (cleared first).
+    pub fn normalize_into(&self, word: &str, out: &mut String) {
+        out.clear();
+        if word.is_ascii() {
+            out.extend(word.bytes().map(|b| b.to_ascii_lowercase() as char));
+        } else {
+            for c in word.chars().map(fold_char).nfkc() {
+                out.extend(c.to_lowercase());
+            }
         }
-        out.push(Token {
-            start: start as u32,
-            end: (start + word.len()) as u32,
-            hash: hash::bytes(buf.as_bytes(), seed),
-        });
+        if self.ocr_fold {
+            ocr_fold(out);
+        }
+    }
+
+    /// The normalised form of a word.
+    pub fn normalize(&self, word: &str) -> String {
+        let mut s = String::new();
+        self.normalize_into(word, &mut s);
+        s
+    }
+
+    /// Tokenises `text`, appending to `out` (which is cleared first).
+    pub fn tokenize_into(&self, text: &str, out: &mut Vec<Token>) {
+        out.clear();
+        let mut buf = String::new();
+        for (start, word) in text.unicode_word_indices() {
+            self.normalize_into(word, &mut buf);
+            if buf.is_empty() {
+                continue;
+            }
+            out.push(Token {
+                start: start as u32,
+                end: (start + word.len()) as u32,
+                hash: hash::bytes(buf.as_bytes(), self.seed),
+            });
+        }
+    }
+
+    /// Tokenises `text` into a new vector.
+    pub fn tokenize(&self, text: &str) -> Vec<Token> {
+        let mut v = Vec::new();
+        self.tokenize_into(text, &mut v);
+        v
     }
 }
 
-/// Tokenises `text` into a new vector.
+/// The normalised form of a word, without OCR folding.
+pub fn normalize(word: &str) -> String {
+    Tokenizer {
+        seed: 0,
+        ocr_fold: false,
+    }
+    .normalize(word)
+}
+
+/// Tokenises `text` with `seed`, without OCR folding.
 pub fn tokenize(text: &str, seed: u64) -> Vec<Token> {
-    let mut v = Vec::new();
-    tokenize_into(text, seed, &mut v);
-    v
+    Tokenizer {
+        seed,
+        ocr_fold: false,
+    }
+    .tokenize(text)
 }
 
 #[cfg(test)]
@@ -120,6 +177,26 @@ mod tests {
                 "The", "city", "is", "a", "fortress", "every", "position", "and", "street"
             ]
         );
+    }
+
+    #[test]
+    fn ocr_confusions_fold() {
+        let t = Tokenizer {
+            seed: 3,
+            ocr_fold: true,
+        };
+        for (a, b) in [
+            ("Apri1", "April"),
+            ("tbe", "the"),
+            ("quadruplcd", "quadrupled"),
+            ("rnonth", "month"),
+            ("a1mo5t", "almost"),
+        ] {
+            assert_eq!(t.normalize(a), t.normalize(b), "{a} {b}");
+        }
+        assert_eq!(t.normalize("1987"), "1987");
+        assert_ne!(t.normalize("the"), t.normalize("war"));
+        assert_eq!(normalize("tbe"), "tbe", "plain normalisation does not fold");
     }
 
     #[test]

@@ -323,3 +323,110 @@ fn explain_prints_the_bands_and_rows_in_force() {
         .stdout(predicate::str::contains("J=0.8"))
         .stdout(predicate::str::contains("Document-frequency cap"));
 }
+
+/// Deterministic filler text: `n` pseudo-random words, different for each `seed`.
+fn filler(seed: u64, n: usize) -> String {
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "sur", "tal", "vo", "ber", "dan", "qui", "rop", "zel", "gim",
+        "hus", "pra", "wen",
+    ];
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            let mut w = String::new();
+            for _ in 0..3 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                w.push_str(SYL[(x % 16) as usize]);
+            }
+            w
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn stories_of(dir: &Path, extra: &[&str]) -> Vec<Vec<String>> {
+    let out = storyclust()
+        .args(["--format", "json"])
+        .args(extra)
+        .arg(dir)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut s: Vec<Vec<String>> = v["stories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| base(d["path"].as_str().unwrap()))
+                .collect()
+        })
+        .collect();
+    s.sort();
+    s
+}
+
+#[test]
+fn boilerplate_shared_by_many_stories_ties_nothing() {
+    // Four stories of two copies each and three lone articles; every article
+    // carries the same 25-word template sentence.
+    let dir = tempfile::tempdir().unwrap();
+    let template = "the joint agricultural weather facility of the agriculture and commerce departments said in its weekly international weather and crop summary released here today that";
+    let mut expected = Vec::new();
+    for s in 0..4u64 {
+        let body = filler(100 + s, 60);
+        let a = format!("{s}0_a.txt");
+        let b = format!("{s}1_b.txt");
+        fs::write(dir.path().join(&a), format!("{template} {body}")).unwrap();
+        fs::write(
+            dir.path().join(&b),
+            format!("{template} {body} {}", filler(200 + s, 5)),
+        )
+        .unwrap();
+        expected.push(vec![a, b]);
+    }
+    for s in 0..3u64 {
+        fs::write(
+            dir.path().join(format!("9{s}_lone.txt")),
+            format!("{template} {}", filler(300 + s, 60)),
+        )
+        .unwrap();
+    }
+    expected.sort();
+    assert_eq!(stories_of(dir.path(), &[]), expected);
+    // Without the boilerplate cap the template alone makes the lone articles a story.
+    assert_ne!(stories_of(dir.path(), &["--max-stories", "0"]), expected);
+}
+
+#[test]
+fn an_ocr_garbled_copy_joins_its_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string("fixtures/bakhmut/004_de68a8682b620b3a.txt").unwrap();
+    // Classic OCR confusions on every word: e->c, h->b, l->1, o->0.
+    let garbled: String = text
+        .chars()
+        .map(|c| match c {
+            'e' => 'c',
+            'h' => 'b',
+            'l' => '1',
+            'o' => '0',
+            _ => c,
+        })
+        .collect();
+    fs::copy(
+        "fixtures/bakhmut/004_de68a8682b620b3a.txt",
+        dir.path().join("1_clean.txt"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("2_ocr.txt"), garbled).unwrap();
+    assert_eq!(
+        stories_of(dir.path(), &[]),
+        vec![vec!["1_clean.txt".to_string(), "2_ocr.txt".to_string()]]
+    );
+    assert!(stories_of(dir.path(), &["--no-ocr-fold"]).is_empty());
+}

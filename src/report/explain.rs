@@ -11,7 +11,12 @@ pub fn write_explain(w: &mut dyn Write, cfg: &Config) -> io::Result<()> {
     let k = cfg.shingle;
     writeln!(
         w,
-        "Tokens: UAX#29 words, quotes/dashes folded, NFKC, lower case; shingles of {k} words."
+        "Tokens: UAX#29 words, quotes/dashes folded, NFKC, lower case{}; shingles of {k} words.",
+        if cfg.ocr_fold {
+            ", OCR-confusable letters folded (c/e b/h 1/i/l 0/a/o rn/m 5/s f/t u/n)"
+        } else {
+            ""
+        }
     )?;
     writeln!(w)?;
     writeln!(
@@ -43,6 +48,15 @@ pub fn write_explain(w: &mut dyn Write, cfg: &Config) -> io::Result<()> {
         "Document-frequency cap: text held by more than {} articles is a stock phrase; it proposes no pair and counts as no passage.",
         cfg.max_df
     )?;
+    if cfg.max_stories > 0 {
+        writeln!(
+            w,
+            "Boilerplate cap: after a first clustering, text held by more than {} different stories (a lone article \
+             counts as its own story) is template, not reused copy; it is added to the stock phrases and pairs are \
+             verified and clustered again.",
+            cfg.max_stories
+        )?;
+    }
     writeln!(w)?;
     writeln!(
         w,

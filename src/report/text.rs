@@ -61,7 +61,8 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
             w,
             "{}",
             st.dim(&format!(
-                "parameters: shingle={} window={} num_perm={} threshold={} (LSH {} bands x {} rows) seed={} max_df={} min_fingerprints={} min_shared_words={} min_coverage={} min_linkage={} coherence={} strong_words={} strong_coverage={}",
+                "parameters: ocr_fold={} shingle={} window={} num_perm={} threshold={} (LSH {} bands x {} rows) seed={} max_df={} max_stories={} min_fingerprints={} min_shared_words={} min_coverage={} min_linkage={} coherence={} strong_words={} strong_coverage={}",
+                c.ocr_fold,
                 c.shingle,
                 c.window,
                 c.num_perm,
@@ -70,6 +71,7 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
                 o.bands_rows.rows,
                 c.seed,
                 c.max_df,
+                c.max_stories,
                 c.min_fingerprints,
                 c.min_shared_words,
                 c.min_coverage,
@@ -263,8 +265,8 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
             w,
             "{}",
             st.dim(&format!(
-                "candidates: {} (passage index {}, LSH {}); fingerprints {} ({} over the DF cap); stock shingles {}; verified edges {}",
-                c.candidates, c.fingerprint_pairs, c.lsh_pairs, c.fingerprints, c.fingerprints_over_df_cap, s.stock_shingles, s.edges
+                "candidates: {} (passage index {}, LSH {}); fingerprints {} ({} over the DF cap); stock shingles {} ({} boilerplate); verified edges {}",
+                c.candidates, c.fingerprint_pairs, c.lsh_pairs, c.fingerprints, c.fingerprints_over_df_cap, s.stock_shingles, s.boilerplate_shingles, s.edges
             ))
         )?;
         if !view.no_timings {
@@ -273,8 +275,8 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
                 w,
                 "{}",
                 st.dim(&format!(
-                    "timings (ms): discover {} sketch {} candidates {} verify {} cluster {} passages {}",
-                    t.discover, t.sketch, t.candidates, t.verify, t.cluster, t.passages
+                    "timings (ms): discover {} sketch {} candidates {} verify {} cluster {} boilerplate {} passages {}",
+                    t.discover, t.sketch, t.candidates, t.verify, t.cluster, t.boilerplate, t.passages
                 ))
             )?;
         }
