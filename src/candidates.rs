@@ -73,24 +73,17 @@ pub fn equal_runs<'a, T, K: PartialEq>(
 }
 
 fn pairs_of_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
-    // Split into runs of equal keys; emit all pairs of runs of length 2..=max_df.
+    // Runs of equal keys; emit all pairs of runs of length 2..=max_df.
     let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut i = 0;
     let mut distinct = 0u64;
     let mut over = 0u64;
-    while i < postings.len() {
-        let mut j = i + 1;
-        while j < postings.len() && postings[j].0 == postings[i].0 {
-            j += 1;
-        }
+    for r in equal_runs(postings, |p| p.0) {
         distinct += 1;
-        let n = j - i;
-        if n > max_df {
+        if r.len() > max_df {
             over += 1;
-        } else if n >= 2 {
-            runs.push((i, j));
+        } else if r.len() >= 2 {
+            runs.push((r.start, r.end));
         }
-        i = j;
     }
     let pairs: Vec<u64> = runs
         .par_iter()
@@ -129,19 +122,10 @@ pub fn candidates(
     stats.fingerprints = distinct;
     stats.fingerprints_over_df_cap = over;
     fp_pairs.par_sort_unstable();
-    let mut counted: Vec<(u64, u32)> = Vec::new();
-    let mut i = 0;
-    while i < fp_pairs.len() {
-        let mut j = i + 1;
-        while j < fp_pairs.len() && fp_pairs[j] == fp_pairs[i] {
-            j += 1;
-        }
-        let c = (j - i) as u32;
-        if c >= min_shared_fingerprints.max(1) {
-            counted.push((fp_pairs[i], c));
-        }
-        i = j;
-    }
+    let counted: Vec<(u64, u32)> = equal_runs(&fp_pairs, |&p| p)
+        .map(|r| (fp_pairs[r.start], r.len() as u32))
+        .filter(|&(_, c)| c >= min_shared_fingerprints.max(1))
+        .collect();
     drop(fp_pairs);
     stats.fingerprint_pairs = counted.len() as u64;
 
@@ -157,14 +141,9 @@ pub fn candidates(
         .collect();
     keyed.par_sort_unstable();
     let mut lsh_pairs: Vec<u64> = Vec::new();
-    let mut i = 0;
-    while i < keyed.len() {
-        let mut j = i + 1;
-        while j < keyed.len() && keyed[j].0 == keyed[i].0 && keyed[j].1 == keyed[i].1 {
-            j += 1;
-        }
-        let run = &keyed[i..j];
-        let pair = |x: u32, y: u32| ((x.min(y) as u64) << 32) | x.max(y) as u64;
+    let pair = |x: u32, y: u32| ((x.min(y) as u64) << 32) | x.max(y) as u64;
+    for r in equal_runs(&keyed, |k| (k.0, k.1)) {
+        let run = &keyed[r];
         if run.len() <= 64 {
             for x in 0..run.len() {
                 for y in x + 1..run.len() {
@@ -179,7 +158,6 @@ pub fn candidates(
                 }
             }
         }
-        i = j;
     }
     drop(keyed);
     lsh_pairs.par_sort_unstable();

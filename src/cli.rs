@@ -64,6 +64,10 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', default_value = "txt", value_name = "EXT")]
     pub ext: Vec<String>,
 
+    /// Skip (with a message) files larger than this many bytes; suffixes K, M, G.
+    #[arg(long, default_value = "64M", value_parser = parse_size, value_name = "SIZE")]
+    pub max_file_size: u64,
+
     /// Worker threads (default: one per core). Output does not depend on it.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -166,6 +170,7 @@ impl Cli {
         storyclust::Config {
             extensions: self.ext.clone(),
             ocr_fold: !self.no_ocr_fold,
+            max_file_bytes: self.max_file_size,
             shingle: self.shingle,
             window: self.window,
             num_perm: self.num_perm,
@@ -182,4 +187,25 @@ impl Cli {
             strong_coverage: self.strong_coverage,
         }
     }
+}
+
+/// Parses a size such as `4096`, `512K`, `64M` or `1G` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix {c:?} (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a size"))
 }

@@ -30,13 +30,15 @@ pub enum LoadError {
         /// Offset of the first NUL byte.
         offset: u64,
     },
-    /// The file is larger than the tool can index (4 GiB).
-    #[error("{}: file of {size} bytes is too large (limit 4 GiB), skipped", path.display())]
+    /// The file is larger than the limit (`--max-file-size`).
+    #[error("{}: file of {size} bytes is larger than the limit of {limit} bytes (--max-file-size), skipped", path.display())]
     TooLarge {
         /// The path concerned.
         path: PathBuf,
         /// Its size in bytes.
         size: u64,
+        /// The limit in force.
+        limit: u64,
     },
 }
 

@@ -50,6 +50,8 @@ pub struct Config {
     pub extensions: Vec<String>,
     /// Fold letters OCR often confuses (c/e, b/h, 1/l, 0/o, rn/m, …) before hashing.
     pub ocr_fold: bool,
+    /// Files larger than this many bytes are skipped unread, with a message.
+    pub max_file_bytes: u64,
     /// Shingle size in words.
     pub shingle: usize,
     /// Winnowing window in shingles: any shared run of `window + shingle − 1`
@@ -92,6 +94,7 @@ impl Default for Config {
         Config {
             extensions: vec!["txt".into()],
             ocr_fold: true,
+            max_file_bytes: 64 << 20,
             shingle: 5,
             window: 4,
             num_perm: 128,
@@ -120,6 +123,13 @@ impl Config {
                 got,
             })
         };
+        if !(1..=load::MAX_FILE_BYTES).contains(&self.max_file_bytes) {
+            return bad(
+                "--max-file-size",
+                "between 1 byte and 1 GiB",
+                self.max_file_bytes.to_string(),
+            );
+        }
         if !(1..=16).contains(&self.shingle) {
             return bad("--shingle", "between 1 and 16", self.shingle.to_string());
         }
@@ -329,7 +339,7 @@ fn sketch_file(
     cfg: &Config,
     seeds: &hash::Seeds,
 ) -> Result<Sketched, LoadError> {
-    let text = load::read(path)?;
+    let text = load::read(path, cfg.max_file_bytes)?;
     let tokens = cfg.tokenizer().tokenize(&text.text);
     let hashes: Vec<u64> = tokens.iter().map(|t| t.hash).collect();
     let content = hash::words(&hashes, seeds.shingle ^ 0xC0DE);
@@ -401,32 +411,21 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
     stats.documents = documents.len() as u64;
     stats.bytes = documents.iter().map(|d| d.bytes).sum();
 
-    // Identical texts become one node, numbered by first appearance.
+    // Identical texts become one node, numbered in the order of their text
+    // hash: every later tie is broken by node number, so stories do not
+    // depend on the order of the files.
     contents.sort_unstable();
     let mut node_rep: Vec<u32> = Vec::new(); // node -> representative doc
     let mut node_weight: Vec<u64> = Vec::new();
     let mut node_content: Vec<u64> = Vec::new();
-    {
-        let mut i = 0;
-        let mut groups: Vec<(u32, u64, Vec<u32>)> = Vec::new();
-        while i < contents.len() {
-            let mut j = i + 1;
-            while j < contents.len() && contents[j].0 == contents[i].0 {
-                j += 1;
-            }
-            let docs: Vec<u32> = contents[i..j].iter().map(|c| c.1).collect();
-            groups.push((docs[0], contents[i].0, docs));
-            i = j;
+    for (n, r) in candidates::equal_runs(&contents, |c| c.0).enumerate() {
+        let docs = &contents[r];
+        for &(_, d) in docs {
+            documents[d as usize].node = Some(n as u32);
         }
-        groups.sort_unstable_by_key(|g| g.0);
-        for (n, (rep, content, docs)) in groups.into_iter().enumerate() {
-            for &d in &docs {
-                documents[d as usize].node = Some(n as u32);
-            }
-            node_rep.push(rep);
-            node_weight.push(docs.len() as u64);
-            node_content.push(content);
-        }
+        node_rep.push(docs[0].1);
+        node_weight.push(docs.len() as u64);
+        node_content.push(docs[0].0);
     }
     stats.distinct_texts = node_rep.len() as u64;
     let mut node_seqs: Vec<Vec<u64>> = vec![Vec::new(); node_rep.len()];
@@ -599,13 +598,7 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
                     node: documents[d as usize].node.expect("story members have text"),
                 })
                 .collect();
-            let sp = passages::story_passages(
-                &members,
-                &stock,
-                cfg.shingle,
-                cfg.tokenizer(),
-                seeds.shingle,
-            );
+            let sp = passages::story_passages(&members, &stock, cfg, seeds.shingle);
             let story_members = docs
                 .iter()
                 .enumerate()

@@ -17,6 +17,9 @@ use walkdir::WalkDir;
 
 use crate::error::LoadError;
 
+/// The largest file the offsets can address (32-bit offsets into the text).
+pub const MAX_FILE_BYTES: u64 = (u32::MAX / 4) as u64;
+
 /// How a file's bytes were turned into text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -76,10 +79,11 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, LoadError> {
             offset: pos as u64,
         });
     }
-    if bytes.len() > u32::MAX as usize - 1 {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(LoadError::TooLarge {
             path: path.to_path_buf(),
             size: bytes.len() as u64,
+            limit: MAX_FILE_BYTES,
         });
     }
     let bom = bytes.starts_with(b"\xEF\xBB\xBF");
@@ -119,21 +123,33 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, LoadError> {
     }
 }
 
-/// Reads and decodes one file.
-pub fn read(path: &Path) -> Result<Text, LoadError> {
-    let bytes = fs::read(path).map_err(|e| LoadError::Io {
+/// Reads and decodes one file, refusing files over `max_bytes` without
+/// reading them (memory stays bounded whatever the input holds).
+pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
+    use std::io::Read;
+    let io = |e| LoadError::Io {
         path: path.to_path_buf(),
         source: e,
-    })?;
+    };
+    let file = fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let too_large = |size| LoadError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit: max_bytes,
+    };
+    if size > max_bytes {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // The file may grow after its size was taken: never read past the limit.
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
     decode(path, bytes)
-}
-
-/// Reads a file's raw bytes (for cutting passages by their byte ranges).
-pub fn read_bytes(path: &Path) -> Result<Vec<u8>, LoadError> {
-    fs::read(path).map_err(|e| LoadError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })
 }
 
 /// The sort key of a file: its leading number (if any), then its name and path.

@@ -122,21 +122,21 @@ fn find(p: &mut [u32], mut x: u32) -> u32 {
 }
 
 /// Finds the passages of a story. `stock` is the ascending list of stock
-/// shingle hashes; `tokenizer`, `shingle_seed` and `k` as in the sketch stage.
+/// shingle hashes; `cfg` and `shingle_seed` as in the sketch stage.
 pub fn story_passages(
     members: &[Member<'_>],
     stock: &[u64],
-    k: usize,
-    tokenizer: tokenize::Tokenizer,
+    cfg: &crate::Config,
     shingle_seed: u64,
 ) -> StoryPassages {
+    let (k, tokenizer) = (cfg.shingle, cfg.tokenizer());
     let mut out = StoryPassages {
         shared_words: vec![0; members.len()],
         ..Default::default()
     };
     let mut loaded: Vec<Option<Loaded>> = Vec::with_capacity(members.len());
     for m in members {
-        match load::read(m.path) {
+        match load::read(m.path, cfg.max_file_bytes) {
             Ok(text) => {
                 let tokens = tokenizer.tokenize(&text.text);
                 let seq = shingle::shingles(&tokens, k, shingle_seed);
@@ -296,11 +296,7 @@ mod tests {
         )
         .unwrap();
         let members = [Member { path: &a, node: 0 }, Member { path: &b, node: 1 }];
-        let tok = tokenize::Tokenizer {
-            seed: 1,
-            ocr_fold: true,
-        };
-        let sp = story_passages(&members, &[], 5, tok, 2);
+        let sp = story_passages(&members, &[], &crate::Config::default(), 2);
         assert_eq!(sp.passages.len(), 1);
         let p = &sp.passages[0];
         assert_eq!(p.members, 2);

@@ -99,3 +99,77 @@ proptest! {
         }
     }
 }
+
+fn stories_by_key(dir: &Path, names: &[String]) -> Vec<Vec<usize>> {
+    let o = storyclust::run(&[dir.to_path_buf()], &Config::default()).unwrap();
+    let mut out: Vec<Vec<usize>> = o
+        .stories
+        .iter()
+        .map(|s| {
+            let mut v: Vec<usize> = s
+                .members
+                .iter()
+                .map(|m| {
+                    let f = o.documents[m.doc as usize]
+                        .path
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    names.iter().position(|n| *n == f).unwrap()
+                })
+                .collect();
+            v.sort();
+            v
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Story membership does not depend on the order of the files, and every
+    /// document is in at most one story.
+    #[test]
+    fn membership_does_not_depend_on_file_order(
+        sources in proptest::collection::vec(proptest::collection::vec("[a-z]{2,7}", 30..70), 2..6),
+        cuts in proptest::collection::vec((0usize..6, 5usize..30, any::<bool>()), 0..12),
+        perm_seed in any::<u64>(),
+    ) {
+        // Texts: each source, plus cut copies (a prefix, or the tail, of a source).
+        let mut texts: Vec<String> = sources.iter().map(|w| w.join(" ")).collect();
+        for (src, len, tail) in cuts {
+            let w = &sources[src % sources.len()];
+            let len = len.min(w.len());
+            texts.push(if tail { w[w.len() - len..].join(" ") } else { w[..len].join(" ") });
+        }
+        let n = texts.len();
+        // Two numberings: identity and a seeded permutation.
+        let mut perm: Vec<usize> = (0..n).collect();
+        let mut x = perm_seed | 1;
+        for i in (1..n).rev() {
+            x = hash::splitmix64(x);
+            perm.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let mut results = Vec::new();
+        for order in [(0..n).collect::<Vec<_>>(), perm] {
+            let dir = tempfile::tempdir().unwrap();
+            // names[k] is the file holding text k.
+            let names: Vec<String> = (0..n).map(|k| format!("{}_t.txt", order[k])).collect();
+            for (k, t) in texts.iter().enumerate() {
+                fs::write(dir.path().join(&names[k]), t).unwrap();
+            }
+            let s = stories_by_key(dir.path(), &names);
+            let mut seen = std::collections::HashSet::new();
+            for st in &s {
+                for &k in st {
+                    prop_assert!(seen.insert(k), "text {} in two stories", k);
+                }
+            }
+            results.push(s);
+        }
+        prop_assert_eq!(&results[0], &results[1]);
+    }
+}

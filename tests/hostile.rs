@@ -1,0 +1,326 @@
+//! Hostile input: every case must end without a panic, name the file and the
+//! problem on stderr, still process the rest, write valid JSON and exit with
+//! the documented code.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command as Std, Stdio};
+
+use assert_cmd::Command;
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+const WIRE: &str = "Bakhmut remains a prime objective for Russian President Vladimir Putin and its capture would give Russia a new foothold in the Donetsk region and a rare victory after several months of setbacks.";
+
+struct Run {
+    json: Value,
+    stderr: String,
+    code: i32,
+}
+
+fn run(args: &[&str], dir: &Path) -> Run {
+    let out = Command::cargo_bin("storyclust")
+        .unwrap()
+        .args(["--format", "json", "--all"])
+        .args(args)
+        .arg(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    Run {
+        json: serde_json::from_slice(&out.stdout).expect("stdout is valid JSON"),
+        stderr,
+        code: out.status.code().expect("exited, not killed"),
+    }
+}
+
+fn story_names(v: &Value) -> Vec<Vec<String>> {
+    v["stories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    Path::new(d["path"].as_str().unwrap())
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every occurrence of every passage, cut from its file's bytes.
+fn cuts(v: &Value) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for s in v["stories"].as_array().unwrap() {
+        for p in s["passages"].as_array().unwrap() {
+            for o in p["occurrences"].as_array().unwrap() {
+                let path = o["path"].as_str().unwrap();
+                let bytes = fs::read(path).unwrap();
+                let (a, b) = (
+                    o["bytes"][0].as_u64().unwrap() as usize,
+                    o["bytes"][1].as_u64().unwrap() as usize,
+                );
+                out.push((path.to_string(), bytes[a..b].to_vec()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn latin1_bom_crlf_and_lone_cr_keep_offsets_honest() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("1_utf8.txt"), format!("Headline\n\n{WIRE}\n")).unwrap();
+    // The same copy with a curly apostrophe and an accent, in Windows-1252.
+    // The same copy in Windows-1252: an accented headline, a curly quote (0x92).
+    let mut latin = b"Caf\xe9 news\r\n\r\n".to_vec();
+    let (before, after) = WIRE.split_once("Russia a new").unwrap();
+    latin.extend(before.as_bytes());
+    latin.extend(b"Russia\x92s new");
+    latin.extend(after.as_bytes());
+    fs::write(d.join("2_latin1.txt"), &latin).unwrap();
+    fs::write(d.join("3_bom.txt"), format!("\u{feff}Title\r\r{WIRE}")).unwrap();
+    let r = run(&[], d);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        story_names(&r.json),
+        vec![vec!["1_utf8.txt", "2_latin1.txt", "3_bom.txt"]]
+    );
+    let docs = &r.json["stories"][0]["documents"];
+    assert_eq!(docs[1]["encoding"], "windows1252");
+    assert_eq!(docs[2]["encoding"], "utf8-bom");
+    for (path, cut) in cuts(&r.json) {
+        let text: String = if path.ends_with("2_latin1.txt") {
+            cut.iter().map(|&b| b as char).collect()
+        } else {
+            String::from_utf8(cut).expect("UTF-8 spans on char boundaries")
+        };
+        // Windows-1252 0x92 is the curly apostrophe; everything else is WIRE's own text.
+        let text = text.replace("Russia\u{92}s new", "Russia a new");
+        assert!(WIRE.contains(&text), "{path}: {text:?}");
+    }
+    // Line numbers: LF, CRLF and lone CR all end lines.
+    for o in r.json["stories"][0]["passages"][0]["occurrences"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(o["start"]["line"], 3, "{o}");
+    }
+}
+
+#[test]
+fn binary_empty_and_whitespace_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("1_a.txt"), WIRE).unwrap();
+    fs::write(d.join("2_b.txt"), WIRE).unwrap();
+    fs::write(d.join("3_bin.txt"), b"\x7fELF\x02\x01\x01\0\0\0\0").unwrap();
+    fs::write(d.join("4_empty.txt"), b"").unwrap();
+    fs::write(d.join("5_blank.txt"), b"  \n\t\r\n ").unwrap();
+    fs::write(d.join("6_one.txt"), b"word").unwrap();
+    let r = run(&[], d);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("3_bin.txt: binary file (NUL byte at offset 7), skipped"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "only the binary file is a problem: {}",
+        r.stderr
+    );
+    assert_eq!(story_names(&r.json), vec![vec!["1_a.txt", "2_b.txt"]]);
+    assert_eq!(r.json["singletons"].as_array().unwrap().len(), 3);
+    assert_eq!(r.json["summary"]["documents"], 5);
+}
+
+#[test]
+fn a_one_gigabyte_file_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("1_a.txt"), WIRE).unwrap();
+    fs::write(d.join("2_b.txt"), WIRE).unwrap();
+    // Sparse: takes no disk space, and reading it would take a gigabyte of memory.
+    fs::File::create(d.join("3_huge.txt"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let r = run(&[], d);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("3_huge.txt: file of 1073741824 bytes is larger than the limit"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(story_names(&r.json), vec![vec!["1_a.txt", "2_b.txt"]]);
+    // A limit beyond what offsets can address is refused as a bad option.
+    Command::cargo_bin("storyclust")
+        .unwrap()
+        .args(["--max-file-size", "2G"])
+        .arg(d)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains("--max-file-size"));
+}
+
+#[test]
+fn symlink_loops_and_dangling_links_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("1_a.txt"), WIRE).unwrap();
+    fs::write(d.join("2_b.txt"), WIRE).unwrap();
+    fs::create_dir(d.join("sub")).unwrap();
+    std::os::unix::fs::symlink(d, d.join("sub/loop")).unwrap();
+    // Listed, but gone by the time it is opened.
+    std::os::unix::fs::symlink(d.join("deleted.txt"), d.join("3_gone.txt")).unwrap();
+    let r = run(&[], d);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("loop") && r.stderr.contains("sub/loop"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("3_gone.txt"), "{}", r.stderr);
+    assert_eq!(story_names(&r.json), vec![vec!["1_a.txt", "2_b.txt"]]);
+}
+
+#[test]
+fn an_unreadable_file_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("1_a.txt"), WIRE).unwrap();
+    fs::write(d.join("2_b.txt"), WIRE).unwrap();
+    let locked = d.join("3_locked.txt");
+    fs::write(&locked, "secret words of a locked file").unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    let r = run(&[], d);
+    if fs::read(&locked).is_ok() {
+        // Running as root: permission bits do not stop reading, so the file is read.
+        eprintln!("note: root can read mode-000 files; checking it is processed instead");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.json["summary"]["documents"], 3);
+    } else {
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr.contains("3_locked.txt") && r.stderr.contains("ermission denied"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.json["summary"]["documents"], 2);
+    }
+    assert_eq!(story_names(&r.json), vec![vec!["1_a.txt", "2_b.txt"]]);
+}
+
+#[test]
+fn scripts_without_spaces_rtl_emoji_and_combining_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cjk = "俄罗斯总统普京表示巴赫穆特的战斗仍在继续乌克兰军队坚守阵地数月之久北约秘书长斯托尔滕贝格说";
+    let rtl = "قالت وزارة الدفاع إن القوات صدت هجمات عديدة قرب المدينة خلال الليلة الماضية";
+    let mixed = "Cafe\u{301} 👍🏽 na\u{ef}ve Zoë 🇺🇦 family 👨‍👩‍👧 done";
+    fs::write(d.join("1_cjk.txt"), format!("{cjk}。{rtl} {mixed}")).unwrap();
+    fs::write(d.join("2_cjk.txt"), format!("新闻：{cjk}！{rtl}.\n{mixed}")).unwrap();
+    let r = run(&[], d);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(story_names(&r.json), vec![vec!["1_cjk.txt", "2_cjk.txt"]]);
+    for (path, cut) in cuts(&r.json) {
+        String::from_utf8(cut).unwrap_or_else(|_| panic!("{path}: span not on char boundaries"));
+    }
+}
+
+#[test]
+fn ten_thousand_identical_copies_stay_linear() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for i in 0..10_000 {
+        fs::write(d.join(format!("{i:05}_copy.txt")), WIRE).unwrap();
+    }
+    let out = Command::cargo_bin("storyclust")
+        .unwrap()
+        .args(["--format", "json"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stories"].as_array().unwrap().len(), 1);
+    assert_eq!(v["stories"][0]["size"], 10_000);
+    assert_eq!(v["stories"][0]["passages"].as_array().unwrap().len(), 1);
+    assert_eq!(v["summary"]["distinct_texts"], 1);
+    // Linear output: a few hundred bytes per copy, not per pair.
+    assert!(
+        out.stdout.len() < 10_000 * 600,
+        "{} bytes",
+        out.stdout.len()
+    );
+}
+
+#[test]
+fn a_hundred_thousand_tiny_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for i in 0..100_000u32 {
+        let sub = d.join(format!("{:03}", i / 1000));
+        if i % 1000 == 0 {
+            fs::create_dir(&sub).unwrap();
+        }
+        fs::write(
+            sub.join(format!("{i}.txt")),
+            format!("item {i} of the list"),
+        )
+        .unwrap();
+    }
+    let r = run(&["--no-timings"], d);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json["summary"]["documents"], 100_000);
+    assert_eq!(r.json["stories"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_broken_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        fs::write(dir.path().join(format!("{i}_a.txt")), format!("{i} {WIRE}")).unwrap();
+    }
+    let mut child = Std::cargo_bin("storyclust")
+        .unwrap()
+        .args(["--all", "--passages", "0"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe is closed after one line, like `| head -1`.
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(first.starts_with("Story 1"), "{first}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
