@@ -489,19 +489,19 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
     // Verify, cluster.
     let t = Instant::now();
     let vp = cfg.verify_params();
-    let verify_all = |stock: &[u64]| -> Vec<cluster::Edge> {
-        cands
+    let verify_all = |pairs: &[(u32, u32)], stock: &[u64]| -> Vec<cluster::Edge> {
+        pairs
             .par_iter()
-            .filter_map(|c| {
+            .filter_map(|&(a, b)| {
                 let o = verify::overlap(
-                    &shingled[c.a as usize],
-                    &shingled[c.b as usize],
+                    &shingled[a as usize],
+                    &shingled[b as usize],
                     stock,
                     cfg.shingle,
                 );
                 o.is_edge(&vp).then_some(cluster::Edge {
-                    a: c.a,
-                    b: c.b,
+                    a,
+                    b,
                     strength: o.strength(),
                     strong: o.jaccard >= cfg.threshold
                         || o.longest >= cfg.strong_words
@@ -510,7 +510,10 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
             })
             .collect()
     };
-    let mut edges = verify_all(&stock);
+    let pairs: Vec<(u32, u32)> = cands.iter().map(|c| (c.a, c.b)).collect();
+    drop(cands);
+    let mut edges = verify_all(&pairs, &stock);
+    drop(pairs);
     stats.timings_ms.verify = ms(t);
     let t = Instant::now();
     let mut groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
@@ -552,13 +555,14 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
         if !boilerplate.is_empty() {
             stock.extend(boilerplate);
             stock.sort_unstable();
-            edges = verify_all(&stock);
+            // More stock only removes evidence: only the edges can change.
+            let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
+            edges = verify_all(&pairs, &stock);
             groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
         }
         stats.timings_ms.boilerplate = ms(t);
     }
     stats.stock_shingles = stock.len() as u64;
-    drop(cands);
     drop(shingled);
     stats.edges = edges.len() as u64;
     let t = Instant::now();

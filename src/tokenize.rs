@@ -47,21 +47,29 @@ pub fn ocr_fold(word: &mut String) {
     if !word.bytes().any(|b| b.is_ascii_alphabetic()) {
         return;
     }
-    let folded: String = word
-        .replace("rn", "m")
-        .chars()
-        .map(|c| match c {
-            'c' => 'e',
-            '1' | 'i' => 'l',
-            '0' | 'a' => 'o',
-            'b' => 'h',
-            '5' => 's',
-            'f' => 't',
-            'u' => 'n',
-            _ => c,
-        })
-        .collect();
-    *word = folded;
+    // Only ASCII bytes change, and `rn` shrinks to `m`: the bytes stay UTF-8.
+    let mut bytes = std::mem::take(word).into_bytes();
+    let mut w = 0;
+    let mut r = 0;
+    while r < bytes.len() {
+        let b = bytes[r];
+        let (out, step) = match b {
+            b'r' if bytes.get(r + 1) == Some(&b'n') => (b'm', 2),
+            b'c' => (b'e', 1),
+            b'1' | b'i' => (b'l', 1),
+            b'0' | b'a' => (b'o', 1),
+            b'b' => (b'h', 1),
+            b'5' => (b's', 1),
+            b'f' => (b't', 1),
+            b'u' => (b'n', 1),
+            _ => (b, 1),
+        };
+        bytes[w] = out;
+        w += 1;
+        r += step;
+    }
+    bytes.truncate(w);
+    *word = String::from_utf8(bytes).expect("ASCII-only changes keep UTF-8");
 }
 
 /// How words are normalised and hashed.
