@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -13,6 +13,32 @@ pub enum Format {
     Json,
     /// JSON Lines: begin, one record per story, summary.
     Jsonl,
+}
+
+/// Tasks besides finding stories.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the passages two articles share, with their spans and the measured overlap.
+    Compare {
+        /// The first article.
+        a: PathBuf,
+        /// The second article.
+        b: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// When to use colours.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+        color: ColorChoice,
+    },
+    /// Print a completion script for a shell.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from the same definitions as --help.
+    Man,
 }
 
 /// When to colour the output.
@@ -42,8 +68,19 @@ Exit codes:
 /// Find the stories in a folder of news articles: groups of articles that reuse
 /// the same wire copy, with the passages they share and where each sits.
 #[derive(Debug, Parser)]
-#[command(name = "storyclust", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "storyclust",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    /// Other tasks (a path named like one of them can be given as ./NAME).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Folders (walked recursively) and files to read.
     #[arg(required_unless_present = "explain", value_name = "PATH")]
     pub paths: Vec<PathBuf>,

@@ -68,3 +68,14 @@ pub enum ConfigError {
         got: String,
     },
 }
+
+/// Why two articles could not be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// An invalid configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// One of the files could not be read.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, ColorChoice, Format};
+use clap::CommandFactory;
+use cli::{Cli, ColorChoice, Command, Format};
 use storyclust::report::{self, View};
 
 /// Exit codes, documented in `--help` and README.
@@ -36,7 +37,69 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+fn render(
+    out: &mut dyn Write,
+    format: Format,
+    outcome: &storyclust::Outcome,
+    view: &View,
+) -> io::Result<()> {
+    match format {
+        Format::Text => report::text::write_text(out, outcome, view),
+        Format::Json => report::json::write_json(out, outcome, view),
+        Format::Jsonl => report::json::write_jsonl(out, outcome, view),
+    }
+}
+
+fn run_command(cli: &Cli, command: &Command) -> anyhow::Result<u8> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "storyclust", &mut out);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .context("cannot write the output")?;
+        }
+        Command::Compare {
+            a,
+            b,
+            format,
+            color,
+        } => {
+            let c = storyclust::compare(a, b, &cli.config()).context("cannot compare")?;
+            let view = View {
+                passages: 0,
+                color: color_wanted(*color),
+                no_timings: cli.no_timings,
+                ..View::default()
+            };
+            if *format == Format::Text {
+                let o = &c.overlap;
+                writeln!(
+                    out,
+                    "Jaccard {:.3} · {:.0}% of A in B · {:.0}% of B in A · shared passages cover {} words of A, {} of B ({:.0}% of the shorter) · {}",
+                    o.jaccard,
+                    o.a_in_b * 100.0,
+                    o.b_in_a * 100.0,
+                    o.a_words,
+                    o.b_words,
+                    o.coverage * 100.0,
+                    if c.linked { "linked" } else { "not linked" }
+                )?;
+                writeln!(out)?;
+            }
+            render(&mut out, *format, &c.outcome, &view)?;
+        }
+    }
+    out.flush().context("cannot write the output")?;
+    Ok(EXIT_OK)
+}
+
 fn run(cli: &Cli) -> anyhow::Result<u8> {
+    if let Some(command) = &cli.command {
+        return run_command(cli, command);
+    }
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -80,13 +143,9 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     };
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::new(stdout);
-    match cli.format {
-        Format::Text => report::text::write_text(&mut out, &outcome, &view),
-        Format::Json => report::json::write_json(&mut out, &outcome, &view),
-        Format::Jsonl => report::json::write_jsonl(&mut out, &outcome, &view),
-    }
-    .and_then(|()| out.flush())
-    .context("cannot write the output")?;
+    render(&mut out, cli.format, &outcome, &view)
+        .and_then(|()| out.flush())
+        .context("cannot write the output")?;
     Ok(if !outcome.errors.is_empty() {
         EXIT_ERROR
     } else if cli.fail_on_stories && !outcome.stories.is_empty() {

@@ -430,3 +430,60 @@ fn an_ocr_garbled_copy_joins_its_original() {
     );
     assert!(stories_of(dir.path(), &["--no-ocr-fold"]).is_empty());
 }
+
+#[test]
+fn compare_shows_the_pair_passages_and_figures() {
+    storyclust()
+        .args(["compare", "--color", "never"])
+        .args([
+            "fixtures/bakhmut/000_dd3bff5cdd9db58f.txt",
+            "fixtures/bakhmut/003_f01a6d959760f020.txt",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Jaccard 0.082"))
+        .stdout(predicate::str::contains("· linked"))
+        .stdout(predicate::str::contains(
+            "would give Russia a new foothold in the Donetsk region",
+        ));
+    let out = storyclust()
+        .args(["compare", "--format", "json"])
+        .args([
+            "fixtures/bakhmut/000_dd3bff5cdd9db58f.txt",
+            "fixtures/bakhmut/004_de68a8682b620b3a.txt",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 000 and 004 share only a few stock phrases: passages, but no link.
+    assert_eq!(v["stories"][0]["documents"][0]["links"], 0);
+    storyclust()
+        .args([
+            "compare",
+            "fixtures/bakhmut/000_dd3bff5cdd9db58f.txt",
+            "nope.txt",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nope.txt"));
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definitions() {
+    storyclust()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--min-shared-words"));
+    storyclust()
+        .args(["completions", "zsh"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("compare"));
+    storyclust()
+        .arg("man")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(".TH storyclust"))
+        .stdout(predicate::str::contains("max\\-file\\-size"));
+}
