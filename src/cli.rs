@@ -89,6 +89,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Also write a self-contained HTML report to FILE: the stories, members
+    /// side by side with shared passages highlighted, a similarity matrix.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// List singletons (articles in no story) too.
     #[arg(long)]
     pub all: bool,

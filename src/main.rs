@@ -141,6 +141,14 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         verbose: cli.verbose,
         no_timings: cli.no_timings,
     };
+    if let Some(path) = &cli.html {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut file = io::BufWriter::new(file);
+        report::html::write_html(&mut file, &outcome, &|p| std::fs::read(p).ok())
+            .and_then(|()| file.flush())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::new(stdout);
     render(&mut out, cli.format, &outcome, &view)

@@ -3,6 +3,7 @@
 //! a `Vec<u8>`.
 
 pub mod explain;
+pub mod html;
 pub mod json;
 pub mod sanitize;
 pub mod text;
