@@ -30,6 +30,19 @@ fn color_wanted(choice: ColorChoice) -> bool {
     }
 }
 
+/// The terminal's width when stdout is a terminal (COLUMNS overrides), else 0.
+fn terminal_width() -> usize {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return n;
+    }
+    if !io::stdout().is_terminal() {
+        return 0;
+    }
+    terminal_size::terminal_size()
+        .map(|(w, _)| w.0 as usize)
+        .unwrap_or(100)
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
@@ -140,6 +153,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         color: color_wanted(cli.color),
         verbose: cli.verbose,
         no_timings: cli.no_timings,
+        width: terminal_width(),
     };
     if let Some(path) = &cli.html {
         let file = std::fs::File::create(path)

@@ -43,6 +43,31 @@ pub struct Occurrence {
     pub end: LineCol,
     /// Number of words of the span.
     pub words: u32,
+    /// The span's own text in this member (it may differ from the passage's
+    /// longest span in case, punctuation or extent).
+    pub text: String,
+    /// Up to [`CONTEXT_CHARS`] characters before the span, on its line.
+    pub before: String,
+    /// Up to [`CONTEXT_CHARS`] characters after the span, on its line.
+    pub after: String,
+}
+
+/// Characters of context kept on each side of an occurrence.
+pub const CONTEXT_CHARS: usize = 40;
+
+fn context_before(text: &str, s: usize) -> String {
+    let line_start = text[..s].rfind(['\n', '\r']).map(|i| i + 1).unwrap_or(0);
+    let head = &text[line_start..s];
+    let n = head.chars().count();
+    head.chars().skip(n.saturating_sub(CONTEXT_CHARS)).collect()
+}
+
+fn context_after(text: &str, e: usize) -> String {
+    let line_end = text[e..]
+        .find(['\n', '\r'])
+        .map(|i| e + i)
+        .unwrap_or(text.len());
+    text[e..line_end].chars().take(CONTEXT_CHARS).collect()
 }
 
 /// A passage shared by members of a story.
@@ -248,6 +273,9 @@ pub fn story_passages(
                 start: line_col(l, s),
                 end: line_col(l, e),
                 words,
+                text: l.text.text[s..e].to_string(),
+                before: context_before(&l.text.text, s),
+                after: context_after(&l.text.text, e),
             });
         }
         occurrences.sort_by_key(|o| (o.member, o.bytes));
@@ -307,6 +335,9 @@ mod tests {
             assert_eq!(cut, shared.as_bytes());
         }
         assert_eq!(p.occurrences[1].start, LineCol { line: 2, column: 2 });
+        assert_eq!(p.occurrences[0].before, "Some local copy first. ");
+        assert_eq!(p.occurrences[0].after, ", he said.");
+        assert_eq!(p.occurrences[1].before, "“");
         assert_eq!(sp.shared_words, vec![11, 11]);
     }
 }

@@ -487,3 +487,37 @@ fn completions_and_man_page_come_from_the_cli_definitions() {
         .stdout(predicate::str::contains(".TH storyclust"))
         .stdout(predicate::str::contains("max\\-file\\-size"));
 }
+
+#[test]
+fn passages_show_in_context_and_narrow_terminals_stay_readable() {
+    let run = |cols: &str| {
+        let out = storyclust()
+            .env("COLUMNS", cols)
+            .args(["--color", "never", "--passages", "3", "fixtures/bakhmut"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let wide = run("200");
+    // Each occurrence is shown inside its member's own line, the span in «».
+    assert!(
+        wide.contains(
+            "Its conquest «would give Russia a new foothold in the Donetsk region» it is"
+        ),
+        "{wide}"
+    );
+    let narrow = run("60");
+    for line in narrow.lines() {
+        // Passage headers may take two rows; every other line fits the terminal.
+        let limit = if line.starts_with("  [") { 120 } else { 60 };
+        assert!(
+            line.chars().count() <= limit,
+            "{} > {limit}: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(
+        narrow.contains("   1. fixtures/bakhmut/000_dd3bff5cdd9db58f.txt\n"),
+        "{narrow}"
+    );
+}

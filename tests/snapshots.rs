@@ -22,6 +22,7 @@ fn text_report() {
         color: false,
         verbose: true,
         no_timings: true,
+        width: 0,
     };
     insta::assert_snapshot!(render(|w| text::write_text(w, &o, &view)));
 }
@@ -33,6 +34,18 @@ fn text_report_in_colour() {
         passages: 2,
         color: true,
         no_timings: true,
+        ..View::default()
+    };
+    insta::assert_snapshot!(render(|w| text::write_text(w, &o, &view)));
+}
+
+#[test]
+fn text_report_on_a_narrow_terminal() {
+    let o = outcome();
+    let view = View {
+        passages: 2,
+        no_timings: true,
+        width: 60,
         ..View::default()
     };
     insta::assert_snapshot!(render(|w| text::write_text(w, &o, &view)));

@@ -21,4 +21,6 @@ pub struct View {
     pub verbose: bool,
     /// Leave timings out (for byte-identical output).
     pub no_timings: bool,
+    /// Terminal width in columns for the text report (0: not a terminal, no limit).
+    pub width: usize,
 }

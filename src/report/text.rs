@@ -48,6 +48,52 @@ fn cut(s: &str, max: usize) -> String {
     t
 }
 
+/// Keeps the last `max` characters of `s`, marking a cut with `…`.
+fn cut_front(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let mut t = String::from("…");
+    t.extend(s.chars().skip(n - max.saturating_sub(1)));
+    t
+}
+
+/// Keeps both ends of `s` within `max` characters, marking the cut with `…`.
+fn cut_middle(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let head = max.saturating_sub(1) / 2;
+    let tail = max.saturating_sub(1) - head;
+    let mut t: String = s.chars().take(head).collect();
+    t.push('…');
+    t.extend(s.chars().skip(n - tail));
+    t
+}
+
+/// One line showing an occurrence in its member's own words: the context
+/// before, the span (highlighted, or in «» without colour), the context after,
+/// fitted to `avail` characters.
+fn context_line(st: &Style, oc: &crate::passages::Occurrence, avail: usize) -> String {
+    let span = one_line(&oc.text);
+    let (before, after) = (one_line(&oc.before), one_line(&oc.after));
+    let marks = if st.on { 0 } else { 2 };
+    let span = cut_middle(&span, avail.saturating_sub(marks + 2).max(12));
+    let room = avail.saturating_sub(span.chars().count() + marks);
+    let after_room = (room / 2).min(after.chars().count());
+    let before_room = room - after_room;
+    let before = cut_front(&before, before_room);
+    let after = cut(&after, room - before.chars().count().min(room));
+    let shown = if st.on {
+        st.passage(&span)
+    } else {
+        format!("«{span}»")
+    };
+    format!("{before}{shown}{after}")
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -102,27 +148,53 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
             })
             .max()
             .unwrap_or(0);
+        // Wide: one line per member. Narrow: the path on its own line.
+        let figures_len = 42;
+        let narrow = view.width > 0 && 6 + width + figures_len + 12 > view.width;
         for (j, m) in s.members.iter().enumerate() {
             let d = &o.documents[m.doc as usize];
             let path = one_line(&d.path.to_string_lossy());
-            let pad = " ".repeat(width - path.chars().count());
             let shared = if d.words == 0 {
                 0.0
             } else {
                 (m.shared_words as f64 / d.words as f64).min(1.0)
             };
-            writeln!(
-                w,
-                "  {:>2}. {}{}  {:>6} words  linked to {}/{}  {:>3.0}% shared  {}",
-                j + 1,
-                st.path(&path),
-                pad,
+            let figures = format!(
+                "{:>6} words  linked to {}/{}  {:>3.0}% shared",
                 d.words,
                 m.links,
                 s.members.len() - 1,
-                shared * 100.0,
-                st.dim(&format!("\"{}\"", cut(&one_line(&d.title), 60)))
-            )?;
+                shared * 100.0
+            );
+            if narrow {
+                let path = cut_front(&path, view.width.saturating_sub(6).max(10));
+                writeln!(w, "  {:>2}. {}", j + 1, st.path(&path))?;
+                let title_room = view.width.saturating_sub(6 + figures.len() + 4).max(10);
+                writeln!(
+                    w,
+                    "      {}  {}",
+                    figures.trim_start(),
+                    st.dim(&format!("\"{}\"", cut(&one_line(&d.title), title_room)))
+                )?;
+            } else {
+                let pad = " ".repeat(width - path.chars().count());
+                let title_room = if view.width == 0 {
+                    60
+                } else {
+                    view.width
+                        .saturating_sub(6 + width + 2 + figures.len() + 4)
+                        .clamp(10, 60)
+                };
+                writeln!(
+                    w,
+                    "  {:>2}. {}{}  {}  {}",
+                    j + 1,
+                    st.path(&path),
+                    pad,
+                    figures,
+                    st.dim(&format!("\"{}\"", cut(&one_line(&d.title), title_room)))
+                )?;
+            }
         }
         let shown = if view.passages == 0 {
             s.passages.len()
@@ -144,33 +216,57 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
             )?;
         }
         for (k, p) in s.passages.iter().take(shown).enumerate() {
-            writeln!(
-                w,
-                "  [{}] {} in {}: {}",
+            let head = format!(
+                "  [{}] {} in {}: ",
                 k + 1,
                 plural(p.words as usize, "word", "words"),
                 plural(p.members as usize, "article", "articles"),
-                st.passage(&format!("\"{}\"", cut(&one_line(&p.text), 240)))
+            );
+            let room = if view.width == 0 {
+                240
+            } else {
+                (2 * view.width)
+                    .saturating_sub(head.chars().count() + 2)
+                    .max(20)
+            };
+            writeln!(
+                w,
+                "{head}{}",
+                st.passage(&format!("\"{}\"", cut(&one_line(&p.text), room)))
             )?;
             for oc in &p.occurrences {
-                writeln!(
-                    w,
-                    "        {:>2}. {}:{}:{}-{}:{}  bytes {}..{}",
-                    oc.member + 1,
-                    st.path(&sanitize(
-                        &o.documents[s.members[oc.member as usize].doc as usize]
-                            .path
-                            .file_name()
-                            .map(|f| f.to_string_lossy().into_owned())
-                            .unwrap_or_default()
-                    )),
-                    oc.start.line,
-                    oc.start.column,
-                    oc.end.line,
-                    oc.end.column,
-                    oc.bytes.0,
-                    oc.bytes.1
-                )?;
+                let file = sanitize(
+                    &o.documents[s.members[oc.member as usize].doc as usize]
+                        .path
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                let place = format!(
+                    ":{}:{}-{}:{}",
+                    oc.start.line, oc.start.column, oc.end.line, oc.end.column
+                );
+                let bytes = format!("bytes {}..{}", oc.bytes.0, oc.bytes.1);
+                let one_row = 12 + file.chars().count() + place.len() + 2 + bytes.len();
+                if view.width > 0 && one_row > view.width {
+                    let file =
+                        cut_front(&file, view.width.saturating_sub(12 + place.len()).max(10));
+                    writeln!(w, "        {:>2}. {}{place}", oc.member + 1, st.path(&file))?;
+                    writeln!(w, "            {bytes}")?;
+                } else {
+                    writeln!(
+                        w,
+                        "        {:>2}. {}{place}  {bytes}",
+                        oc.member + 1,
+                        st.path(&file)
+                    )?;
+                }
+                let avail = if view.width == 0 {
+                    110
+                } else {
+                    view.width.saturating_sub(12).max(20)
+                };
+                writeln!(w, "            {}", context_line(&st, oc, avail))?;
             }
         }
         writeln!(w)?;
@@ -221,7 +317,20 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
     if !view.no_timings {
         line.push_str(&format!(" in {} ms", s.timings_ms.total));
     }
-    writeln!(w, "{line}")?;
+    if view.width > 0 && line.chars().count() > view.width {
+        // Narrow terminal: break after a colon or comma.
+        let mut row = String::new();
+        for part in line.split_inclusive([':', ',']) {
+            if !row.is_empty() && row.chars().count() + part.chars().count() > view.width {
+                writeln!(w, "{}", row.trim_end())?;
+                row = String::from(" ");
+            }
+            row.push_str(part);
+        }
+        writeln!(w, "{}", row.trim_end())?;
+    } else {
+        writeln!(w, "{line}")?;
+    }
     if let Some(e) = &o.evaluation {
         writeln!(
             w,
