@@ -368,6 +368,33 @@ fn ms(t: Instant) -> u64 {
 /// Problems with single files are collected in [`Outcome::errors`]; the run
 /// goes on for the rest. Fails only on an invalid configuration.
 pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
+    run_with_progress(paths, cfg, &NoProgress)
+}
+
+/// Receives progress reports from a run (from several threads at once).
+pub trait Progress: Sync {
+    /// A stage of `total` steps begins.
+    fn stage(&self, name: &'static str, total: u64);
+    /// `n` more steps of the current stage are done.
+    fn advance(&self, n: u64);
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// A [`Progress`] that reports nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn stage(&self, _: &'static str, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// [`run`], reporting progress: reading, verifying and the passages.
+pub fn run_with_progress(
+    paths: &[PathBuf],
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<Outcome, ConfigError> {
     cfg.validate()?;
     let t_all = Instant::now();
     let seeds = hash::Seeds::new(cfg.seed);
@@ -382,9 +409,14 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
 
     // Tokenize, shingle (parallel, order kept).
     let t = Instant::now();
+    progress.stage("reading", files.len() as u64);
     let sketched: Vec<Result<Sketched, LoadError>> = files
         .par_iter()
-        .map(|p| sketch_file(p, cfg, &seeds))
+        .map(|p| {
+            let r = sketch_file(p, cfg, &seeds);
+            progress.advance(1);
+            r
+        })
         .collect();
     let mut documents = Vec::with_capacity(files.len());
     let mut seqs: Vec<Vec<u64>> = Vec::with_capacity(files.len());
@@ -490,9 +522,11 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
     let t = Instant::now();
     let vp = cfg.verify_params();
     let verify_all = |pairs: &[(u32, u32)], stock: &[u64]| -> Vec<cluster::Edge> {
+        progress.stage("verifying", pairs.len() as u64);
         pairs
             .par_iter()
             .filter_map(|&(a, b)| {
+                progress.advance(1);
                 let o = verify::overlap(
                     &shingled[a as usize],
                     &shingled[b as usize],
@@ -592,9 +626,11 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
     for e in &edges {
         edge_map.insert((e.a.min(e.b), e.a.max(e.b)), e.strength);
     }
+    progress.stage("passages", story_docs.len() as u64);
     let results: Vec<(Story, Vec<LoadError>)> = story_docs
         .par_iter()
         .map(|(nodes, docs)| {
+            progress.advance(1);
             let members: Vec<passages::Member<'_>> = docs
                 .iter()
                 .map(|&d| passages::Member {
@@ -658,6 +694,7 @@ pub fn run(paths: &[PathBuf], cfg: &Config) -> Result<Outcome, ConfigError> {
     stats.singletons = stats.documents - stats.documents_in_stories;
     stats.errors = errors.len() as u64;
     stats.timings_ms.total = ms(t_all);
+    progress.finish();
     Ok(Outcome {
         config: cfg.clone(),
         bands_rows,

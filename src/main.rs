@@ -43,6 +43,44 @@ fn terminal_width() -> usize {
         .unwrap_or(100)
 }
 
+/// A progress bar on stderr, shown only when stderr is a terminal and the
+/// run lasts more than a moment (indicatif draws at most 10 times a second).
+struct Bar {
+    bar: indicatif::ProgressBar,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        let bar = if io::stderr().is_terminal() {
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:>10} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Bar { bar }
+    }
+}
+
+impl storyclust::Progress for Bar {
+    fn stage(&self, name: &'static str, total: u64) {
+        self.bar.set_message(name);
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+    }
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
@@ -138,7 +176,8 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let mut outcome = storyclust::run(&cli.paths, &cfg).context("invalid option")?;
+    let mut outcome =
+        storyclust::run_with_progress(&cli.paths, &cfg, &Bar::new()).context("invalid option")?;
     if let Some(l) = &labels {
         outcome.evaluation = Some(storyclust::evaluate::evaluate(&outcome, l));
     }
