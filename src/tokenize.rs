@@ -44,32 +44,157 @@ fn fold_char(c: char) -> char {
 /// `u`→`n` (lower-case ASCII, in words holding a letter; numbers are left
 /// alone). "Apri1 tbe" and "April the" then match.
 pub fn ocr_fold(word: &mut String) {
-    if !word.bytes().any(|b| b.is_ascii_alphabetic()) {
+    let mut bytes = std::mem::take(word).into_bytes();
+    ocr_fold_bytes(&mut bytes);
+    *word = String::from_utf8(bytes).expect("ASCII-only changes keep UTF-8");
+}
+
+/// [`ocr_fold`] on the UTF-8 bytes of a word: only ASCII bytes change and
+/// `rn` shrinks to `m`, so valid UTF-8 stays valid.
+fn ocr_fold_bytes(bytes: &mut Vec<u8>) {
+    const FOLD: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = i as u8;
+            i += 1;
+        }
+        t[b'c' as usize] = b'e';
+        t[b'1' as usize] = b'l';
+        t[b'i' as usize] = b'l';
+        t[b'0' as usize] = b'o';
+        t[b'a' as usize] = b'o';
+        t[b'b' as usize] = b'h';
+        t[b'5' as usize] = b's';
+        t[b'f' as usize] = b't';
+        t[b'u' as usize] = b'n';
+        t
+    };
+    if !bytes.iter().any(|b| b.is_ascii_alphabetic()) {
         return;
     }
-    // Only ASCII bytes change, and `rn` shrinks to `m`: the bytes stay UTF-8.
-    let mut bytes = std::mem::take(word).into_bytes();
+    if !bytes.windows(2).any(|w| w == b"rn") {
+        for b in bytes.iter_mut() {
+            *b = FOLD[*b as usize];
+        }
+        return;
+    }
     let mut w = 0;
     let mut r = 0;
     while r < bytes.len() {
-        let b = bytes[r];
-        let (out, step) = match b {
-            b'r' if bytes.get(r + 1) == Some(&b'n') => (b'm', 2),
-            b'c' => (b'e', 1),
-            b'1' | b'i' => (b'l', 1),
-            b'0' | b'a' => (b'o', 1),
-            b'b' => (b'h', 1),
-            b'5' => (b's', 1),
-            b'f' => (b't', 1),
-            b'u' => (b'n', 1),
-            _ => (b, 1),
+        let (out, step) = if bytes[r] == b'r' && bytes.get(r + 1) == Some(&b'n') {
+            (b'm', 2)
+        } else {
+            (FOLD[bytes[r] as usize], 1)
         };
         bytes[w] = out;
         w += 1;
         r += step;
     }
     bytes.truncate(w);
-    *word = String::from_utf8(bytes).expect("ASCII-only changes keep UTF-8");
+}
+
+/// Word-break class of an ASCII byte (UAX #29, restricted to ASCII).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wb {
+    Letter,
+    Numeric,
+    ExtendNumLet,
+    MidLetter,
+    MidNumLet,
+    MidNum,
+    Other,
+}
+
+fn wb(b: u8) -> Wb {
+    match b {
+        b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
+        b'0'..=b'9' => Wb::Numeric,
+        b'_' => Wb::ExtendNumLet,
+        b':' => Wb::MidLetter,
+        b'.' | b'\'' => Wb::MidNumLet,
+        b',' | b';' => Wb::MidNum,
+        _ => Wb::Other,
+    }
+}
+
+/// The words of an ASCII chunk, as `unicode_word_indices` finds them: runs of
+/// letters, digits and `_` (WB5, WB8–WB10, WB13a/b), joined across one `:`,
+/// `.` or `'` between letters (WB6/7) and one `,`, `;`, `.` or `'` between
+/// digits (WB11/12); a run without a letter or digit is not a word.
+fn ascii_words(chunk: &[u8], base: usize, mut f: impl FnMut(usize, usize)) {
+    let n = chunk.len();
+    let mut i = 0;
+    while i < n {
+        let c = wb(chunk[i]);
+        if !matches!(c, Wb::Letter | Wb::Numeric | Wb::ExtendNumLet) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut alnum = c != Wb::ExtendNumLet;
+        let mut j = i;
+        loop {
+            let cur = wb(chunk[j]);
+            let Some(&next) = chunk.get(j + 1) else { break };
+            let nc = wb(next);
+            if matches!(nc, Wb::Letter | Wb::Numeric | Wb::ExtendNumLet) {
+                alnum |= nc != Wb::ExtendNumLet;
+                j += 1;
+                continue;
+            }
+            let after = chunk.get(j + 2).map(|&b| wb(b));
+            let joins = match (cur, nc, after) {
+                (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter)) => true,
+                (Wb::Numeric, Wb::MidNum | Wb::MidNumLet, Some(Wb::Numeric)) => true,
+                _ => false,
+            };
+            if joins {
+                j += 2;
+                continue;
+            }
+            break;
+        }
+        if alnum {
+            f(base + start, base + j + 1);
+        }
+        i = j + 1;
+    }
+}
+
+/// Calls `f(start, end)` for every word of `text`, exactly as
+/// `unicode_word_indices` would: a word never spans ASCII whitespace except
+/// that a combining mark may attach to the whitespace before it, so each
+/// whitespace-delimited chunk is segmented alone, pure-ASCII chunks by a fast
+/// path and the others (with the whitespace before them) by
+/// `unicode-segmentation`. A property test compares the two.
+pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut gap = 0; // start of the whitespace before the chunk
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut ascii = true;
+        while j < bytes.len() && !bytes[j].is_ascii_whitespace() {
+            ascii &= bytes[j].is_ascii();
+            j += 1;
+        }
+        if ascii {
+            ascii_words(&bytes[i..j], i, &mut f);
+        } else {
+            // A combining mark right after whitespace attaches to it (WB4), so
+            // the whitespace before a non-ASCII chunk is segmented with it.
+            for (s, w) in text[gap..j].unicode_word_indices() {
+                f(gap + s, gap + s + w.len());
+            }
+        }
+        i = j;
+        gap = j;
+    }
 }
 
 /// How words are normalised and hashed.
@@ -82,43 +207,47 @@ pub struct Tokenizer {
 }
 
 impl Tokenizer {
-    /// Writes the normalised form of `word` into `out` (cleared first).
-    pub fn normalize_into(&self, word: &str, out: &mut String) {
+    /// Writes the UTF-8 bytes of the normalised form of `word` into `out`
+    /// (cleared first).
+    pub fn normalize_into(&self, word: &str, out: &mut Vec<u8>) {
         out.clear();
         if word.is_ascii() {
-            out.extend(word.bytes().map(|b| b.to_ascii_lowercase() as char));
+            out.extend(word.bytes().map(|b| b.to_ascii_lowercase()));
         } else {
+            let mut utf8 = [0u8; 4];
             for c in word.chars().map(fold_char).nfkc() {
-                out.extend(c.to_lowercase());
+                for l in c.to_lowercase() {
+                    out.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
+                }
             }
         }
         if self.ocr_fold {
-            ocr_fold(out);
+            ocr_fold_bytes(out);
         }
     }
 
     /// The normalised form of a word.
     pub fn normalize(&self, word: &str) -> String {
-        let mut s = String::new();
-        self.normalize_into(word, &mut s);
-        s
+        let mut v = Vec::new();
+        self.normalize_into(word, &mut v);
+        String::from_utf8(v).expect("normalisation keeps UTF-8")
     }
 
     /// Tokenises `text`, appending to `out` (which is cleared first).
     pub fn tokenize_into(&self, text: &str, out: &mut Vec<Token>) {
         out.clear();
-        let mut buf = String::new();
-        for (start, word) in text.unicode_word_indices() {
-            self.normalize_into(word, &mut buf);
+        let mut buf = Vec::with_capacity(32);
+        for_each_word(text, |start, end| {
+            self.normalize_into(&text[start..end], &mut buf);
             if buf.is_empty() {
-                continue;
+                return;
             }
             out.push(Token {
                 start: start as u32,
-                end: (start + word.len()) as u32,
-                hash: hash::bytes(buf.as_bytes(), self.seed),
+                end: end as u32,
+                hash: hash::bytes(&buf, self.seed),
             });
-        }
+        });
     }
 
     /// Tokenises `text` into a new vector.
@@ -205,6 +334,20 @@ mod tests {
         assert_eq!(t.normalize("1987"), "1987");
         assert_ne!(t.normalize("the"), t.normalize("war"));
         assert_eq!(normalize("tbe"), "tbe", "plain normalisation does not fold");
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_uax29_on_tricky_cases() {
+        for text in [
+            "U.S. shares, 7,199 dead; 3.5 pct at 12:30 o'clock _x_ __ a_1 rock'n'roll 1.2.3 ab:cd ab::cd 1,,2 'quoted' x.",
+            "e-mail 24/7 #tag @user http://a.b/c?d=e&f=g 1e10 0x1F a.b. .a. ,1, 1; ;1",
+            "Bakhmut’s “fortress” — naïve café 東京 مرحبا 👍🏽 a\u{301}b x\u{200b}y",
+        ] {
+            let mut fast = Vec::new();
+            for_each_word(text, |s, e| fast.push((s, &text[s..e])));
+            let slow: Vec<(usize, &str)> = text.unicode_word_indices().collect();
+            assert_eq!(fast, slow, "{text}");
+        }
     }
 
     #[test]

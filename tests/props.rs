@@ -173,3 +173,17 @@ proptest! {
         prop_assert_eq!(&results[0], &results[1]);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The segmentation fast path finds exactly the words UAX #29 finds.
+    #[test]
+    fn word_segmentation_matches_uax29(text in "[a-zA-Z0-9_.,;:'\" \\t\\n\\r/@#&()\\-]{0,40}|[a-c0-2_.,;:' \\n’“é\\u{301}\\u{200d}\\u{200b}東👍\\u{1f1fa}\\u{1f1e6}]{0,30}|\\PC{0,30}") {
+        use unicode_segmentation::UnicodeSegmentation;
+        let mut fast = Vec::new();
+        tokenize::for_each_word(&text, |s, e| fast.push((s, text[s..e].to_string())));
+        let slow: Vec<(usize, String)> = text.unicode_word_indices().map(|(s, w)| (s, w.to_string())).collect();
+        prop_assert_eq!(fast, slow);
+    }
+}
