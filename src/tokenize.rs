@@ -144,11 +144,11 @@ fn ascii_words(chunk: &[u8], base: usize, mut f: impl FnMut(usize, usize)) {
                 continue;
             }
             let after = chunk.get(j + 2).map(|&b| wb(b));
-            let joins = match (cur, nc, after) {
-                (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter)) => true,
-                (Wb::Numeric, Wb::MidNum | Wb::MidNumLet, Some(Wb::Numeric)) => true,
-                _ => false,
-            };
+            let joins = matches!(
+                (cur, nc, after),
+                (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter))
+                    | (Wb::Numeric, Wb::MidNum | Wb::MidNumLet, Some(Wb::Numeric))
+            );
             if joins {
                 j += 2;
                 continue;
