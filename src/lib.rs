@@ -492,18 +492,23 @@ pub fn run_with_progress(
     // Document frequency of every shingle, over distinct texts. Shingles over
     // the cap are stock; those in more texts than `max_stories` may be
     // boilerplate, which is decided after a first clustering.
-    let mut all: Vec<u64> = shingled
+    let mut all: Vec<(u64, u32)> = shingled
         .par_iter()
-        .flat_map_iter(|s| s.set.iter().copied())
+        .enumerate()
+        .flat_map_iter(|(n, s)| s.set.iter().map(move |&h| (h, n as u32)))
         .collect();
     all.par_sort_unstable();
     let mut stock: Vec<u64> = Vec::new();
-    let mut widespread: Vec<u64> = Vec::new();
-    for r in candidates::equal_runs(&all, |&h| h) {
+    // The texts holding each widespread shingle, as one flat list.
+    let mut widespread: Vec<(u64, std::ops::Range<usize>)> = Vec::new();
+    let mut widespread_nodes: Vec<u32> = Vec::new();
+    for r in candidates::equal_runs(&all, |p| p.0) {
         if r.len() > cfg.max_df {
-            stock.push(all[r.start]);
+            stock.push(all[r.start].0);
         } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
-            widespread.push(all[r.start]);
+            let at = widespread_nodes.len();
+            widespread_nodes.extend(all[r.clone()].iter().map(|p| p.1));
+            widespread.push((all[r.start].0, at..widespread_nodes.len()));
         }
     }
     drop(all);
@@ -566,25 +571,19 @@ pub fn run_with_progress(
                 story_of[n as usize] = g as u32;
             }
         }
-        let mut held: Vec<(u64, u32)> = shingled
+        let boilerplate: Vec<u64> = widespread
             .par_iter()
-            .enumerate()
-            .flat_map_iter(|(n, s)| {
-                let sid = story_of[n];
-                let widespread = &widespread;
-                s.set
+            .filter_map(|(h, r)| {
+                let mut stories: Vec<u32> = widespread_nodes[r.clone()]
                     .iter()
-                    .filter(move |h| widespread.binary_search(h).is_ok())
-                    .map(move |&h| (h, sid))
+                    .map(|&n| story_of[n as usize])
+                    .collect();
+                stories.sort_unstable();
+                stories.dedup();
+                (stories.len() > cfg.max_stories).then_some(*h)
             })
             .collect();
-        held.par_sort_unstable();
-        held.dedup();
-        let boilerplate: Vec<u64> = candidates::equal_runs(&held, |p| p.0)
-            .filter(|r| r.len() > cfg.max_stories)
-            .map(|r| held[r.start].0)
-            .collect();
-        drop(held);
+        drop(widespread_nodes);
         stats.boilerplate_shingles = boilerplate.len() as u64;
         if !boilerplate.is_empty() {
             stock.extend(boilerplate);

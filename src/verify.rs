@@ -91,9 +91,9 @@ fn contains(set: &[u64], h: u64) -> bool {
     set.binary_search(&h).is_ok()
 }
 
-/// Tokens of `a` covered by its shingles found in `other` and not stock, the
-/// number of runs and the words of the longest run.
-fn covered(a: &Shingled, other: &[u64], stock: &[u64], k: usize) -> (u32, u32, u32) {
+/// Tokens of `a` covered by its shingles in `evidence` (ascending: the shared,
+/// non-stock shingles), the number of runs and the words of the longest run.
+fn covered(a: &Shingled, evidence: &[u64], k: usize) -> (u32, u32, u32) {
     let k = k.max(1);
     let span = (a.tokens as usize).min(k);
     let mut words = 0usize;
@@ -103,7 +103,7 @@ fn covered(a: &Shingled, other: &[u64], stock: &[u64], k: usize) -> (u32, u32, u
     let mut run_start = 0usize;
     let mut longest = 0usize;
     for (i, &h) in a.seq.iter().enumerate() {
-        let hit = contains(other, h) && !contains(stock, h);
+        let hit = contains(evidence, h);
         if hit {
             if !prev {
                 runs += 1;
@@ -122,29 +122,32 @@ fn covered(a: &Shingled, other: &[u64], stock: &[u64], k: usize) -> (u32, u32, u
     (words as u32, runs, longest as u32)
 }
 
-fn intersection_size(a: &[u64], b: &[u64]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
+/// Measures the overlap of two documents. `stock` is the ascending list of
+/// shingle hashes over the document-frequency cap.
+pub fn overlap(a: &Shingled, b: &Shingled, stock: &[u64], k: usize) -> Overlap {
+    // The shared shingles by one merge of the two sorted sets; the evidence
+    // is those that are not stock. Runs are then found by looking each
+    // position up in this (usually small) list.
+    let mut evidence = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.set.len() && j < b.set.len() {
+        match a.set[i].cmp(&b.set[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                n += 1;
+                evidence.push(a.set[i]);
                 i += 1;
                 j += 1;
             }
         }
     }
-    n
-}
-
-/// Measures the overlap of two documents. `stock` is the ascending list of
-/// shingle hashes over the document-frequency cap.
-pub fn overlap(a: &Shingled, b: &Shingled, stock: &[u64], k: usize) -> Overlap {
-    let shared = intersection_size(&a.set, &b.set);
+    let shared = evidence.len();
+    if !stock.is_empty() {
+        evidence.retain(|h| !contains(stock, *h));
+    }
     let union = a.set.len() + b.set.len() - shared;
-    let (a_words, passages, longest) = covered(a, &b.set, stock, k);
-    let (b_words, _, _) = covered(b, &a.set, stock, k);
+    let (a_words, passages, longest) = covered(a, &evidence, k);
+    let (b_words, _, _) = covered(b, &evidence, k);
     let frac = |w: u32, n: u32| if n == 0 { 0.0 } else { w as f64 / n as f64 };
     Overlap {
         shared_shingles: shared as u32,
