@@ -7,6 +7,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+mod common;
+use common::{base, story_names};
+
 fn storyclust() -> Command {
     let mut c = Command::cargo_bin("storyclust").unwrap();
     c.env_remove("NO_COLOR");
@@ -21,14 +24,6 @@ fn json_of(args: &[&str]) -> (Value, i32) {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     (v, out.status.code().unwrap())
-}
-
-fn base(p: &str) -> String {
-    Path::new(p)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
 }
 
 #[test]
@@ -354,19 +349,7 @@ fn stories_of(dir: &Path, extra: &[&str]) -> Vec<Vec<String>> {
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut s: Vec<Vec<String>> = v["stories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            s["documents"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| base(d["path"].as_str().unwrap()))
-                .collect()
-        })
-        .collect();
+    let mut s = story_names(&v);
     s.sort();
     s
 }

@@ -11,6 +11,9 @@ use assert_cmd::Command;
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
+mod common;
+use common::story_names;
+
 const WIRE: &str = "Bakhmut remains a prime objective for Russian President Vladimir Putin and its capture would give Russia a new foothold in the Donetsk region and a rare victory after several months of setbacks.";
 
 struct Run {
@@ -34,28 +37,6 @@ fn run(args: &[&str], dir: &Path) -> Run {
         stderr,
         code: out.status.code().expect("exited, not killed"),
     }
-}
-
-fn story_names(v: &Value) -> Vec<Vec<String>> {
-    v["stories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            s["documents"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| {
-                    Path::new(d["path"].as_str().unwrap())
-                        .file_name()
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned()
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// Every occurrence of every passage, cut from its file's bytes.
