@@ -312,12 +312,13 @@ pub struct Outcome {
     pub evaluation: Option<evaluate::Evaluation>,
 }
 
+/// What the sketch stage keeps of one file.
 struct Sketched {
-    title: String,
-    words: u32,
-    bytes: u64,
-    encoding: load::Encoding,
+    /// The article (not yet given a text node).
+    document: Document,
+    /// Hash of its normalised token sequence.
     content: u64,
+    /// Its shingle hashes, in order.
     seq: Vec<u64>,
 }
 
@@ -340,7 +341,11 @@ fn sketch_file(
     seeds: &hash::Seeds,
 ) -> Result<Sketched, LoadError> {
     let text = load::read(path, cfg.max_file_bytes)?;
-    let tokens = cfg.tokenizer().tokenize(&text.text);
+    let tokenizer = tokenize::Tokenizer {
+        seed: seeds.token,
+        ocr_fold: cfg.ocr_fold,
+    };
+    let tokens = tokenizer.tokenize(&text.text);
     let hashes: Vec<u64> = tokens.iter().map(|t| t.hash).collect();
     let content = hash::words(&hashes, seeds.shingle ^ 0xC0DE);
     let seq = shingle::shingles_of_hashes(&hashes, cfg.shingle, seeds.shingle);
@@ -350,10 +355,14 @@ fn sketch_file(
         load::Encoding::Windows1252 => text.file_offset(text.text.len()) as u64,
     };
     Ok(Sketched {
-        title: title_of(&text.text),
-        words: tokens.len() as u32,
-        bytes,
-        encoding: text.encoding,
+        document: Document {
+            path: path.to_path_buf(),
+            title: title_of(&text.text),
+            words: tokens.len() as u32,
+            bytes,
+            encoding: text.encoding,
+            node: None,
+        },
         content,
         seq,
     })
@@ -421,20 +430,13 @@ pub fn run_with_progress(
     let mut documents = Vec::with_capacity(files.len());
     let mut seqs: Vec<Vec<u64>> = Vec::with_capacity(files.len());
     let mut contents: Vec<(u64, u32)> = Vec::new();
-    for (path, r) in files.into_iter().zip(sketched) {
+    for r in sketched {
         match r {
             Ok(s) => {
-                if s.words > 0 {
+                if s.document.words > 0 {
                     contents.push((s.content, documents.len() as u32));
                 }
-                documents.push(Document {
-                    path,
-                    title: s.title,
-                    words: s.words,
-                    bytes: s.bytes,
-                    encoding: s.encoding,
-                    node: None,
-                });
+                documents.push(s.document);
                 seqs.push(s.seq);
             }
             Err(e) => errors.push(e),
@@ -731,16 +733,9 @@ pub fn compare(
     let mut contents = Vec::with_capacity(2);
     for p in [a, b] {
         let s = sketch_file(p, cfg, &seeds)?;
-        shingled.push(verify::Shingled::new(s.words, s.seq));
+        shingled.push(verify::Shingled::new(s.document.words, s.seq));
         contents.push(s.content);
-        documents.push(Document {
-            path: p.to_path_buf(),
-            title: s.title,
-            words: s.words,
-            bytes: s.bytes,
-            encoding: s.encoding,
-            node: None,
-        });
+        documents.push(s.document);
     }
     let same = contents[0] == contents[1] && documents[0].words > 0;
     documents[0].node = Some(0);

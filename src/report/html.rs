@@ -133,24 +133,18 @@ fn member_text(s: &Story, member: usize, path: &Path, bytes: &[u8]) -> String {
 
 /// Share of the shorter member's words in passages both members hold.
 fn pair_share(o: &Outcome, s: &Story, i: usize, j: usize) -> f64 {
-    let mut words = 0u64;
-    for p in &s.passages {
-        let wi: u32 = p
-            .occurrences
+    let words_in = |p: &crate::passages::Passage, m: usize| -> u64 {
+        p.occurrences
             .iter()
-            .filter(|x| x.member as usize == i)
-            .map(|x| x.words)
-            .sum();
-        let wj: u32 = p
-            .occurrences
-            .iter()
-            .filter(|x| x.member as usize == j)
-            .map(|x| x.words)
-            .sum();
-        if wi > 0 && wj > 0 {
-            words += wi.min(wj) as u64;
-        }
-    }
+            .filter(|x| x.member as usize == m)
+            .map(|x| x.words as u64)
+            .sum()
+    };
+    let words: u64 = s
+        .passages
+        .iter()
+        .map(|p| words_in(p, i).min(words_in(p, j)))
+        .sum();
     let shorter = o.documents[s.members[i].doc as usize]
         .words
         .min(o.documents[s.members[j].doc as usize].words);
