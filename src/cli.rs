@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -31,6 +31,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
         color: ColorChoice,
     },
+    /// CI mode: keep an index of the archive and check each new batch against it.
+    #[command(after_help = INDEX_HELP)]
+    Index {
+        /// What to do with the index.
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
     /// Print a completion script for a shell.
     Completions {
         /// The shell.
@@ -40,6 +47,90 @@ pub enum Command {
     /// Print the man page (roff), generated from the same definitions as --help.
     Man,
 }
+
+/// The index commands.
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Make a new index (an SQLite file) from an archive of articles.
+    Build {
+        /// The index file to create.
+        index: PathBuf,
+        /// Folders and files of the archive.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        tuning: Tuning,
+    },
+    /// Check a batch against the index and add it (all of it or nothing).
+    Add(BatchArgs),
+    /// Check a batch against the index without adding it.
+    Check(BatchArgs),
+    /// List the index's stories, largest first.
+    Stories {
+        /// The index file.
+        index: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one story by id; an id merged into another leads to it.
+    Show {
+        /// The index file.
+        index: PathBuf,
+        /// The story id (16 hex digits).
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Options of `index add` and `index check`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The index file.
+    pub index: PathBuf,
+    /// Folders and files of the batch.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit with 1 when an article of the batch reuses archive copy (joins a
+    /// story that holds archive articles).
+    #[arg(long)]
+    pub fail_on_reuse: bool,
+    /// Passages shown per article in text output (0: all). JSON always has all.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub passages: usize,
+    #[command(flatten)]
+    pub common: Common,
+    /// Tuning options must match the index's (they are read from it); a
+    /// different value is refused.
+    #[command(flatten)]
+    pub tuning: Tuning,
+}
+
+const INDEX_HELP: &str = "\
+Examples:
+  storyclust index build archive.db ./archive     index the archive once
+  storyclust index check archive.db ./incoming    which new articles reuse archive copy
+  storyclust index add --fail-on-reuse archive.db ./incoming
+  storyclust index add --format jsonl archive.db ./incoming | jq -c 'select(.type==\"article\")'
+  storyclust index stories archive.db
+
+Exit codes (check and add):
+  0  no article of the batch joins a story that holds archive articles
+     (or --fail-on-reuse was not given)
+  1  --fail-on-reuse was given and some article reuses archive copy
+  2  an error: no index, an index of another format or other parameters,
+     a file that could not be read (the rest is still checked; add writes
+     nothing when archive files it needs are missing or changed)";
 
 /// When to colour the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -102,6 +193,43 @@ pub struct Cli {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub passages: usize,
 
+    #[command(flatten)]
+    pub common: Common,
+
+    /// Show the parameters in force and per-stage counts and timings.
+    #[arg(long, short)]
+    pub verbose: bool,
+
+    /// Score the stories against gold labels (JSON: file name -> story id):
+    /// ARI, pairwise precision, recall, F1; with --verbose the worst offenders.
+    #[arg(long, value_name = "GOLD.json")]
+    pub labels: Option<PathBuf>,
+
+    /// Print the parameters in force and what they imply, then exit.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Exit with 1 when a story of two or more articles is found (a CI gate).
+    #[arg(long)]
+    pub fail_on_stories: bool,
+
+    #[command(flatten)]
+    pub tuning: Tuning,
+}
+
+impl Cli {
+    /// The library configuration these options describe.
+    pub fn config(&self) -> storyclust::Config {
+        let mut cfg = storyclust::Config::default();
+        self.common.apply(&mut cfg);
+        self.tuning.apply(&mut cfg);
+        cfg
+    }
+}
+
+/// Options shared by the main command and the index commands.
+#[derive(Debug, Args)]
+pub struct Common {
     /// Extensions of the files taken from folders (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', default_value = "txt", value_name = "EXT")]
     pub ext: Vec<String>,
@@ -118,116 +246,136 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
-    /// Show the parameters in force and per-stage counts and timings.
-    #[arg(long, short)]
-    pub verbose: bool,
-
     /// Leave timings out of the output, so equal inputs give equal bytes.
     #[arg(long)]
     pub no_timings: bool,
+}
 
-    /// Score the stories against gold labels (JSON: file name -> story id):
-    /// ARI, pairwise precision, recall, F1; with --verbose the worst offenders.
-    #[arg(long, value_name = "GOLD.json")]
-    pub labels: Option<PathBuf>,
+impl Common {
+    /// Sets the file selection.
+    pub fn apply(&self, cfg: &mut storyclust::Config) {
+        cfg.extensions = self.ext.clone();
+        cfg.max_file_bytes = self.max_file_size;
+    }
+}
 
-    /// Print the parameters in force and what they imply, then exit.
-    #[arg(long)]
-    pub explain: bool,
-
-    /// Exit with 1 when a story of two or more articles is found (a CI gate).
-    #[arg(long)]
-    pub fail_on_stories: bool,
-
+/// The parameters of hashing, verification and grouping.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tuning")]
+pub struct Tuning {
     /// Match letters exactly: do not fold the letters OCR often confuses
     /// (c/e, b/h, 1/l, 0/o, rn/m, 5/s, f/t, u/n) before hashing.
-    #[arg(long, help_heading = "Tuning")]
+    #[arg(long)]
     pub no_ocr_fold: bool,
 
     /// Shingle size in words.
-    #[arg(long, default_value_t = 5, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 5)]
     pub shingle: usize,
 
     /// Winnowing window in shingles: any shared run of WINDOW+SHINGLE-1 words
     /// is sure to yield a shared fingerprint.
-    #[arg(long, default_value_t = 4, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 4)]
     pub window: usize,
 
     /// MinHash permutations.
-    #[arg(long, default_value_t = 128, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 128)]
     pub num_perm: usize,
 
     /// Jaccard threshold of the near-duplicate path; LSH bands x rows are derived from it.
-    #[arg(long, default_value_t = 0.5, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 0.5)]
     pub threshold: f64,
 
     /// Seed of all hashing.
-    #[arg(long, default_value_t = 0, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
     /// Document-frequency cap: text in more articles than this is a stock phrase.
-    #[arg(long, default_value_t = 100, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 100)]
     pub max_df: usize,
 
     /// Boilerplate cap: text held by more than this many different stories is
     /// template, not reused copy (0: off).
-    #[arg(long, default_value_t = 2, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 2)]
     pub max_stories: usize,
 
     /// Shared fingerprints needed to propose a pair.
-    #[arg(long, default_value_t = 2, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 2)]
     pub min_fingerprints: u32,
 
     /// Words of shared passages (in each article) needed for a partial-reuse link.
-    #[arg(long, default_value_t = 15, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 15)]
     pub min_shared_words: u32,
 
     /// Share of the shorter article that shared passages must cover.
-    #[arg(long, default_value_t = 0.05, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 0.05)]
     pub min_coverage: f64,
 
     /// Groups merge while more than this share of their article pairs are linked.
-    #[arg(long, default_value_t = 0.5, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 0.5)]
     pub min_linkage: f64,
 
     /// Groups merge only if their cross pairs are at least this strong relative
     /// to the pairs inside the tighter group.
-    #[arg(long, default_value_t = 0.4, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 0.4)]
     pub coherence: f64,
 
     /// Words of a verbatim shared passage that make two articles a story on
     /// their own; weaker links only attach articles to a story.
-    #[arg(long, default_value_t = 20, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 20)]
     pub strong_words: u32,
 
     /// Share of the shorter article covered by shared passages that makes two
     /// articles a story on their own.
-    #[arg(long, default_value_t = 0.5, help_heading = "Tuning")]
+    #[arg(long, default_value_t = 0.5)]
     pub strong_coverage: f64,
 }
 
-impl Cli {
-    /// The library configuration these options describe.
-    pub fn config(&self) -> storyclust::Config {
-        storyclust::Config {
-            extensions: self.ext.clone(),
-            ocr_fold: !self.no_ocr_fold,
-            max_file_bytes: self.max_file_size,
-            shingle: self.shingle,
-            window: self.window,
-            num_perm: self.num_perm,
-            threshold: self.threshold,
-            seed: self.seed,
-            max_df: self.max_df,
-            max_stories: self.max_stories,
-            min_fingerprints: self.min_fingerprints,
-            min_shared_words: self.min_shared_words,
-            min_coverage: self.min_coverage,
-            min_linkage: self.min_linkage,
-            coherence: self.coherence,
-            strong_words: self.strong_words,
-            strong_coverage: self.strong_coverage,
-        }
+impl Tuning {
+    /// Sets the tuning parameters.
+    pub fn apply(&self, cfg: &mut storyclust::Config) {
+        cfg.ocr_fold = !self.no_ocr_fold;
+        cfg.shingle = self.shingle;
+        cfg.window = self.window;
+        cfg.num_perm = self.num_perm;
+        cfg.threshold = self.threshold;
+        cfg.seed = self.seed;
+        cfg.max_df = self.max_df;
+        cfg.max_stories = self.max_stories;
+        cfg.min_fingerprints = self.min_fingerprints;
+        cfg.min_shared_words = self.min_shared_words;
+        cfg.min_coverage = self.min_coverage;
+        cfg.min_linkage = self.min_linkage;
+        cfg.coherence = self.coherence;
+        cfg.strong_words = self.strong_words;
+        cfg.strong_coverage = self.strong_coverage;
+    }
+
+    /// The configuration keys of the options given on the command line.
+    pub fn given(matches: &clap::ArgMatches) -> Vec<&'static str> {
+        const IDS: [(&str, &str); 15] = [
+            ("no_ocr_fold", "ocr_fold"),
+            ("shingle", "shingle"),
+            ("window", "window"),
+            ("num_perm", "num_perm"),
+            ("threshold", "threshold"),
+            ("seed", "seed"),
+            ("max_df", "max_df"),
+            ("max_stories", "max_stories"),
+            ("min_fingerprints", "min_fingerprints"),
+            ("min_shared_words", "min_shared_words"),
+            ("min_coverage", "min_coverage"),
+            ("min_linkage", "min_linkage"),
+            ("coherence", "coherence"),
+            ("strong_words", "strong_words"),
+            ("strong_coverage", "strong_coverage"),
+        ];
+        IDS.iter()
+            .filter(|(id, _)| {
+                matches.try_get_raw(id).is_ok()
+                    && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|(_, key)| *key)
+            .collect()
     }
 }
 

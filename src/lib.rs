@@ -25,6 +25,7 @@ pub mod cluster;
 pub mod error;
 pub mod evaluate;
 pub mod hash;
+pub mod index;
 pub mod load;
 pub mod minhash;
 pub mod passages;
@@ -44,7 +45,7 @@ pub use error::{CompareError, ConfigError, LoadError};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Every parameter of a run. `Config::default()` gives the documented defaults.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     /// File extensions taken when walking folders.
     pub extensions: Vec<String>,
@@ -368,6 +369,59 @@ fn sketch_file(
     })
 }
 
+/// A node's distinct winnowed fingerprints (sorted), leaving out `stock`.
+fn fingerprints_of(s: &verify::Shingled, cfg: &Config, stock: &[u64]) -> Vec<u64> {
+    let mut f: Vec<u64> = shingle::winnow(&s.seq, cfg.window)
+        .into_iter()
+        .map(|p| s.seq[p as usize])
+        .filter(|&h| !is_in(stock, h))
+        .collect();
+    f.sort_unstable();
+    f.dedup();
+    f
+}
+
+/// A node's LSH band keys, one per band.
+fn bands_of(
+    s: &verify::Shingled,
+    cfg: &Config,
+    seeds: &hash::Seeds,
+    bands_rows: minhash::BandsRows,
+) -> Vec<u64> {
+    let sig = minhash::signature(&s.set, cfg.num_perm, seeds.minhash);
+    minhash::band_keys(&sig, bands_rows, seeds.band)
+}
+
+/// What an index looks up for one new article.
+pub(crate) struct Probe {
+    /// The article.
+    pub document: Document,
+    /// Hash of its normalised words.
+    pub content: u64,
+    /// Its fingerprints, stock left out.
+    pub fingerprints: Vec<u64>,
+    /// Its LSH band keys.
+    pub bands: Vec<u64>,
+}
+
+/// Reads and sketches one article for an index lookup.
+pub(crate) fn probe_file(
+    path: &std::path::Path,
+    cfg: &Config,
+    bands_rows: minhash::BandsRows,
+    over_df: &[u64],
+) -> Result<Probe, LoadError> {
+    let seeds = hash::Seeds::new(cfg.seed);
+    let s = sketch_file(path, cfg, &seeds)?;
+    let shingled = verify::Shingled::new(s.document.words, s.seq);
+    Ok(Probe {
+        fingerprints: fingerprints_of(&shingled, cfg, over_df),
+        bands: bands_of(&shingled, cfg, &seeds, bands_rows),
+        document: s.document,
+        content: s.content,
+    })
+}
+
 fn ms(t: Instant) -> u64 {
     t.elapsed().as_millis() as u64
 }
@@ -405,16 +459,63 @@ pub fn run_with_progress(
     progress: &dyn Progress,
 ) -> Result<Outcome, ConfigError> {
     cfg.validate()?;
+    let t = Instant::now();
+    let (files, errors) = load::discover(paths, &cfg.extensions);
+    let discover = ms(t);
+    let (mut outcome, _) = pipeline(&files, errors, cfg, &KnownStock::default(), false, progress);
+    outcome.stats.timings_ms.discover = discover;
+    outcome.stats.timings_ms.total += discover;
+    Ok(outcome)
+}
+
+/// Stock phrases known from outside the input: an index's archive.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KnownStock {
+    /// Shingles over the document-frequency cap (sorted, distinct).
+    pub over_df: Vec<u64>,
+    /// Shingles found to be boilerplate (sorted, distinct).
+    pub boilerplate: Vec<u64>,
+}
+
+/// What a run computed on the way, kept for an index.
+pub(crate) struct Internals {
+    /// Text hash of each node.
+    pub node_content: Vec<u64>,
+    /// Words of each node.
+    pub node_words: Vec<u32>,
+    /// Distinct fingerprints of each node (sorted).
+    pub fingerprints: Vec<Vec<u64>>,
+    /// LSH band keys of each node (one per band).
+    pub bands: Vec<Vec<u64>>,
+    /// Verified edges between nodes.
+    pub edges: Vec<cluster::Edge>,
+    /// Shingles over the document-frequency cap in this input (sorted).
+    pub over_df: Vec<u64>,
+    /// Shingles found to be boilerplate in this input (sorted).
+    pub boilerplate: Vec<u64>,
+}
+
+fn is_in(sorted: &[u64], h: u64) -> bool {
+    sorted.binary_search(&h).is_ok()
+}
+
+/// The pipeline after discovery. `known` adds stock phrases from outside the
+/// input; with `keep`, the node-level data an index keeps is returned too.
+pub(crate) fn pipeline(
+    files: &[PathBuf],
+    mut errors: Vec<LoadError>,
+    cfg: &Config,
+    known: &KnownStock,
+    keep: bool,
+    progress: &dyn Progress,
+) -> (Outcome, Option<Internals>) {
     let t_all = Instant::now();
     let seeds = hash::Seeds::new(cfg.seed);
     let bands_rows = cfg.bands_rows();
-    let mut stats = Stats::default();
-
-    // Load.
-    let t = Instant::now();
-    let (files, mut errors) = load::discover(paths, &cfg.extensions);
-    stats.timings_ms.discover = ms(t);
-    stats.files = files.len() as u64;
+    let mut stats = Stats {
+        files: files.len() as u64,
+        ..Stats::default()
+    };
 
     // Tokenize, shingle (parallel, order kept).
     let t = Instant::now();
@@ -474,22 +575,11 @@ pub fn run_with_progress(
         .collect();
     let fingerprints: Vec<Vec<u64>> = shingled
         .par_iter()
-        .map(|s| {
-            let mut f: Vec<u64> = shingle::winnow(&s.seq, cfg.window)
-                .into_iter()
-                .map(|p| s.seq[p as usize])
-                .collect();
-            f.sort_unstable();
-            f.dedup();
-            f
-        })
+        .map(|s| fingerprints_of(s, cfg, &known.over_df))
         .collect();
     let bands: Vec<Vec<u64>> = shingled
         .par_iter()
-        .map(|s| {
-            let sig = minhash::signature(&s.set, cfg.num_perm, seeds.minhash);
-            minhash::band_keys(&sig, bands_rows, seeds.band)
-        })
+        .map(|s| bands_of(s, cfg, &seeds, bands_rows))
         .collect();
     // Document frequency of every shingle, over distinct texts. Shingles over
     // the cap are stock; those in more texts than `max_stories` may be
@@ -514,14 +604,42 @@ pub fn run_with_progress(
         }
     }
     drop(all);
+    let local_over_df = stock.clone();
+    if !known.over_df.is_empty() {
+        stock.extend_from_slice(&known.over_df);
+        stock.sort_unstable();
+        stock.dedup();
+    }
+    // Known boilerplate that this input holds.
+    let known_boilerplate: Vec<u64> = if known.boilerplate.is_empty() {
+        Vec::new()
+    } else {
+        let mut held: Vec<u64> = shingled
+            .par_iter()
+            .flat_map_iter(|s| {
+                s.set
+                    .iter()
+                    .copied()
+                    .filter(|&h| is_in(&known.boilerplate, h))
+            })
+            .collect();
+        held.par_sort_unstable();
+        held.dedup();
+        held
+    };
     stats.timings_ms.sketch = ms(t);
 
     // Candidates.
     let t = Instant::now();
     let (cands, cstats) =
         candidates::candidates(&fingerprints, &bands, cfg.max_df, cfg.min_fingerprints);
-    drop(fingerprints);
-    drop(bands);
+    let kept = if keep {
+        Some((fingerprints, bands))
+    } else {
+        drop(fingerprints);
+        drop(bands);
+        None
+    };
     stats.candidates = cstats;
     stats.timings_ms.candidates = ms(t);
 
@@ -563,7 +681,8 @@ pub fn run_with_progress(
     // Boilerplate: text held by more than `max_stories` different stories (a
     // singleton counts as its own story) is template, not reused copy. It is
     // added to the stock phrases and the pairs are verified and clustered again.
-    if !widespread.is_empty() {
+    let mut local_boilerplate: Vec<u64> = Vec::new();
+    if !widespread.is_empty() || !known_boilerplate.is_empty() {
         let t = Instant::now();
         let mut story_of: Vec<u32> = (0..node_rep.len() as u32)
             .map(|n| groups.len() as u32 + n)
@@ -586,10 +705,17 @@ pub fn run_with_progress(
             })
             .collect();
         drop(widespread_nodes);
+        local_boilerplate = boilerplate.clone();
+        local_boilerplate.sort_unstable();
+        let mut boilerplate = boilerplate;
+        boilerplate.extend_from_slice(&known_boilerplate);
+        boilerplate.sort_unstable();
+        boilerplate.dedup();
         stats.boilerplate_shingles = boilerplate.len() as u64;
         if !boilerplate.is_empty() {
             stock.extend(boilerplate);
             stock.sort_unstable();
+            stock.dedup();
             // More stock only removes evidence: only the edges can change.
             let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
             edges = verify_all(&pairs, &stock);
@@ -696,15 +822,30 @@ pub fn run_with_progress(
     stats.errors = errors.len() as u64;
     stats.timings_ms.total = ms(t_all);
     progress.finish();
-    Ok(Outcome {
-        config: cfg.clone(),
-        bands_rows,
-        documents,
-        stories,
-        errors,
-        stats,
-        evaluation: None,
-    })
+    let internals = kept.map(|(fingerprints, bands)| Internals {
+        node_words: node_rep
+            .iter()
+            .map(|&d| documents[d as usize].words)
+            .collect(),
+        node_content,
+        fingerprints,
+        bands,
+        edges,
+        over_df: local_over_df,
+        boilerplate: local_boilerplate,
+    });
+    (
+        Outcome {
+            config: cfg.clone(),
+            bands_rows,
+            documents,
+            stories,
+            errors,
+            stats,
+            evaluation: None,
+        },
+        internals,
+    )
 }
 
 /// Two articles compared directly: their measured overlap and shared passages.

@@ -7,10 +7,10 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::FromArgMatches;
 
 use clap::CommandFactory;
-use cli::{Cli, ColorChoice, Command, Format};
+use cli::{Cli, ColorChoice, Command, Format, IndexCommand};
 use storyclust::report::{self, View};
 
 /// Exit codes, documented in `--help` and README.
@@ -101,7 +101,7 @@ fn render(
     }
 }
 
-fn run_command(cli: &Cli, command: &Command) -> anyhow::Result<u8> {
+fn run_command(cli: &Cli, command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     match command {
         Command::Completions { shell } => {
@@ -111,6 +111,13 @@ fn run_command(cli: &Cli, command: &Command) -> anyhow::Result<u8> {
             clap_mangen::Man::new(Cli::command())
                 .render(&mut out)
                 .context("cannot write the output")?;
+        }
+        Command::Index { command } => {
+            drop(out);
+            let sub = matches
+                .subcommand_matches("index")
+                .and_then(|m| m.subcommand());
+            return run_index(command, sub.map(|s| s.1));
         }
         Command::Compare {
             a,
@@ -122,7 +129,7 @@ fn run_command(cli: &Cli, command: &Command) -> anyhow::Result<u8> {
             let view = View {
                 passages: 0,
                 color: color_wanted(*color),
-                no_timings: cli.no_timings,
+                no_timings: cli.common.no_timings,
                 ..View::default()
             };
             if *format == Format::Text {
@@ -147,16 +154,142 @@ fn run_command(cli: &Cli, command: &Command) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn run(cli: &Cli) -> anyhow::Result<u8> {
-    if let Some(command) = &cli.command {
-        return run_command(cli, command);
-    }
-    if let Some(n) = cli.threads {
+fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global()
             .context("cannot start the worker threads")?;
     }
+    Ok(())
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Text => "text",
+        Format::Json => "json",
+        Format::Jsonl => "jsonl",
+    }
+}
+
+fn print_errors(errors: &[storyclust::LoadError]) {
+    let mut stderr = io::stderr().lock();
+    for e in errors {
+        let msg = storyclust::report::sanitize::one_line(&e.to_string());
+        let _ = writeln!(stderr, "storyclust: {msg}");
+    }
+}
+
+fn run_index(command: &IndexCommand, matches: Option<&clap::ArgMatches>) -> anyhow::Result<u8> {
+    use storyclust::index::{Index, Status};
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let code = match command {
+        IndexCommand::Build {
+            index,
+            paths,
+            format,
+            common,
+            tuning,
+        } => {
+            set_threads(common.threads)?;
+            let mut cfg = storyclust::Config::default();
+            common.apply(&mut cfg);
+            tuning.apply(&mut cfg);
+            let built =
+                Index::build(index, paths, &cfg, &Bar::new()).context("cannot build the index")?;
+            print_errors(&built.outcome.errors);
+            report::index::write_built(
+                &mut out,
+                format_name(*format),
+                index,
+                &built.index,
+                &built.outcome,
+            )?;
+            if built.outcome.errors.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_ERROR
+            }
+        }
+        IndexCommand::Add(args) | IndexCommand::Check(args) => {
+            let write = matches!(command, IndexCommand::Add(_));
+            set_threads(args.common.threads)?;
+            let mut base = storyclust::Config::default();
+            args.common.apply(&mut base);
+            let mut idx = Index::open(&args.index, &base).context("cannot open the index")?;
+            // Tuning options given on the command line must match the index.
+            let mut asked = storyclust::Config::default();
+            args.common.apply(&mut asked);
+            args.tuning.apply(&mut asked);
+            let given = matches.map(cli::Tuning::given).unwrap_or_default();
+            let mut want = serde_json::to_value(idx.config()).context("parameters")?;
+            let asked_v = serde_json::to_value(&asked).context("parameters")?;
+            for key in given {
+                want[key] = asked_v[key].clone();
+            }
+            let want: storyclust::Config = serde_json::from_value(want).context("parameters")?;
+            idx.ensure_params(&want)?;
+            let b = idx
+                .update(&args.paths, write, &Bar::new())
+                .with_context(|| {
+                    if write {
+                        "cannot add the batch"
+                    } else {
+                        "cannot check the batch"
+                    }
+                })?;
+            print_errors(&b.outcome.errors);
+            let view = View {
+                passages: args.passages,
+                color: color_wanted(args.common.color),
+                no_timings: args.common.no_timings,
+                ..View::default()
+            };
+            let name = if write { "add" } else { "check" };
+            match args.format {
+                Format::Text => {
+                    report::index::write_batch_text(&mut out, &b, name, &args.index, &view)
+                }
+                Format::Json => {
+                    report::index::write_batch_json(&mut out, &b, name, &args.index, &view)
+                }
+                Format::Jsonl => {
+                    report::index::write_batch_jsonl(&mut out, &b, name, &args.index, &view)
+                }
+            }
+            .context("cannot write the output")?;
+            if !b.outcome.errors.is_empty() {
+                EXIT_ERROR
+            } else if args.fail_on_reuse && b.articles.iter().any(|a| a.status == Status::Joins) {
+                EXIT_STORIES
+            } else {
+                EXIT_OK
+            }
+        }
+        IndexCommand::Stories { index, format } => {
+            let idx = Index::open(index, &storyclust::Config::default())
+                .context("cannot open the index")?;
+            let stories = idx.stories()?;
+            report::index::write_stories(&mut out, format_name(*format), &stories)?;
+            EXIT_OK
+        }
+        IndexCommand::Show { index, id, format } => {
+            let idx = Index::open(index, &storyclust::Config::default())
+                .context("cannot open the index")?;
+            let (chain, story) = idx.story(id)?;
+            report::index::write_story(&mut out, format_name(*format), &chain, &story)?;
+            EXIT_OK
+        }
+    };
+    out.flush().context("cannot write the output")?;
+    Ok(code)
+}
+
+fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
+    if let Some(command) = &cli.command {
+        return run_command(cli, command, matches);
+    }
+    set_threads(cli.common.threads)?;
     let cfg = cli.config();
     if cli.explain {
         cfg.validate().context("invalid option")?;
@@ -181,17 +314,13 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     if let Some(l) = &labels {
         outcome.evaluation = Some(storyclust::evaluate::evaluate(&outcome, l));
     }
-    let mut stderr = io::stderr().lock();
-    for e in &outcome.errors {
-        let msg = storyclust::report::sanitize::one_line(&e.to_string());
-        let _ = writeln!(stderr, "storyclust: {msg}");
-    }
+    print_errors(&outcome.errors);
     let view = View {
         all: cli.all,
         passages: cli.passages,
-        color: color_wanted(cli.color),
+        color: color_wanted(cli.common.color),
         verbose: cli.verbose,
-        no_timings: cli.no_timings,
+        no_timings: cli.common.no_timings,
         width: terminal_width(),
     };
     if let Some(path) = &cli.html {
@@ -217,8 +346,12 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(&cli) {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(&cli, &matches) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {

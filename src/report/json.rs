@@ -122,7 +122,7 @@ pub struct ErrorOut {
     pub message: String,
 }
 
-fn path_str(p: &std::path::Path) -> String {
+pub(crate) fn path_str(p: &std::path::Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
@@ -215,7 +215,7 @@ fn singletons(o: &Outcome) -> Vec<DocumentOut<'_>> {
         .collect()
 }
 
-fn errors(o: &Outcome) -> Vec<ErrorOut> {
+pub(crate) fn errors(o: &Outcome) -> Vec<ErrorOut> {
     o.errors
         .iter()
         .map(|e| ErrorOut {
@@ -269,7 +269,7 @@ pub fn write_json(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
     w.write_all(b"\n")
 }
 
-fn line<T: Serialize>(w: &mut dyn Write, kind: &str, data: &T) -> io::Result<()> {
+pub(crate) fn line<T: Serialize>(w: &mut dyn Write, kind: &str, data: &T) -> io::Result<()> {
     #[derive(Serialize)]
     struct Env<'a, T> {
         #[serde(rename = "type")]

@@ -4,6 +4,7 @@
 
 pub mod explain;
 pub mod html;
+pub mod index;
 pub mod json;
 pub mod sanitize;
 pub mod text;

@@ -1,0 +1,1546 @@
+//! CI mode: a persistent index that each new batch of articles is checked
+//! against, without processing the archive again.
+//!
+//! The index is one SQLite file (format version [`FORMAT_VERSION`]) that can
+//! be opened with any SQLite tool and backed up by copying it while no add
+//! is running (or with `sqlite3 IDX ".backup COPY"` at any time):
+//!
+//! | table | holds |
+//! |---|---|
+//! | `meta` | `format_version`, `params` (JSON, the parameters of every hash and threshold), `storyclust` version |
+//! | `texts` | one row per distinct text: `content` (text hash), `words`, `story`, `batch` |
+//! | `articles` | one row per file: `path` as given, `text`, `bytes`, `title`, `batch` |
+//! | `fingerprints` | winnowed fingerprints → text (stock phrases left out) |
+//! | `bands` | LSH band keys of each text's MinHash signature → text |
+//! | `edges` | verified pairs of texts, with strength |
+//! | `stock` | stock phrases (`kind` 0: over the document-frequency cap, 1: boilerplate) |
+//! | `stories` | every story id ever given, when it was made, and what it was merged into |
+//! | `batches` | one row per build or add |
+//!
+//! Hashes are stored as SQLite's signed 64-bit integers (the u64 bits).
+//!
+//! ## How a batch is checked
+//!
+//! 1. Each new article is sketched; its text hash, fingerprints (at most
+//!    `max_df` archive texts each) and band keys are looked up in the index.
+//!    The archive texts hit are the *seeds*.
+//! 2. The *neighbourhood* is every archive text connected to a seed through
+//!    stored edges: the connected components the batch can change.
+//!    Clustering runs per component, so nothing outside them can change.
+//! 3. The ordinary pipeline runs on batch + neighbourhood (their files are
+//!    read again), with the archive's stock phrases added to its own. Its
+//!    stories, passages and edges replace the neighbourhood's.
+//!
+//! Cost follows the batch and the stories it touches, not the archive.
+//!
+//! ## Story ids
+//!
+//! A story keeps its id for ever. When the pipeline regroups the
+//! neighbourhood, groups are taken largest first (ties: smallest text hash);
+//! each takes, among the live ids of its archive members not yet taken, the
+//! one made in the earliest batch (ties: the id with most members in the
+//! group, then the smallest id). Every other old id of the group is recorded
+//! as merged into it. A group with no id left gets a new one: 16 hex digits
+//! of the smallest text hash among its members, as the main command gives.
+//! An old id none of whose texts is in a story any more is recorded as
+//! dissolved.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::{Config, ConfigError, KnownStock, LoadError, Outcome, Progress};
+
+/// Version of the index's layout. An index of another version is refused.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// How long a writer waits for another writer before giving up.
+pub const BUSY_TIMEOUT_MS: u64 = 120_000;
+
+/// Environment variable that makes `add` pause before committing (tests
+/// kill the process there).
+pub const HOLD_ENV: &str = "STORYCLUST_TEST_HOLD_BEFORE_COMMIT";
+
+/// Why an index operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// SQLite reported an error.
+    #[error("{}: {source}", path.display())]
+    Db {
+        /// The index.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file system refused.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `build` on an existing index.
+    #[error(
+        "{}: already exists (add batches with `storyclust index add`, or remove it to build anew)",
+        path.display()
+    )]
+    Exists {
+        /// The index.
+        path: PathBuf,
+    },
+    /// No index at that path.
+    #[error("{}: no such index (make one with `storyclust index build`)", path.display())]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not a storyclust index.
+    #[error("{}: not a storyclust index ({why})", path.display())]
+    NotAnIndex {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// The index has another layout version.
+    #[error(
+        "{}: index format version {found}, but storyclust {ours} reads format version {expected}; build the index again with `storyclust index build`",
+        path.display()
+    )]
+    Format {
+        /// The index.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// The version this build reads.
+        expected: i64,
+        /// This build's version.
+        ours: &'static str,
+    },
+    /// The run asks for other parameters than the index was built with.
+    #[error(
+        "{}: the index was built with {index}, but this run asks for {asked}; drop those options or build another index",
+        path.display()
+    )]
+    Params {
+        /// The index.
+        path: PathBuf,
+        /// The index's values of the parameters that differ.
+        index: String,
+        /// The asked values.
+        asked: String,
+    },
+    /// Archive files the batch needs are missing or changed.
+    #[error(
+        "{}: {} archive file(s) the batch touches cannot be read as indexed, e.g. {}; nothing was added",
+        path.display(), files.len(), files.first().map(|f| f.as_str()).unwrap_or("")
+    )]
+    ArchiveChanged {
+        /// The index.
+        path: PathBuf,
+        /// One message per file.
+        files: Vec<String>,
+    },
+    /// No story of that id.
+    #[error("{}: no story {id}", path.display())]
+    NoStory {
+        /// The index.
+        path: PathBuf,
+        /// The id asked for.
+        id: String,
+    },
+    /// Invalid parameters.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// What became of a batch article.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It joins a story that holds archive articles.
+    Joins,
+    /// It starts a story with other articles of the batch only.
+    NewStory,
+    /// It is in no story.
+    New,
+    /// The same path with the same text is already in the index.
+    Indexed,
+    /// It has no words.
+    Empty,
+}
+
+/// One article of a batch.
+#[derive(Clone, Debug)]
+pub struct BatchArticle {
+    /// Index into the outcome's documents (`None` when already indexed or unread).
+    pub doc: Option<u32>,
+    /// Its path.
+    pub path: PathBuf,
+    /// What became of it.
+    pub status: Status,
+    /// Index into the outcome's stories.
+    pub story: Option<usize>,
+    /// Its story id (also for already indexed articles).
+    pub story_id: Option<String>,
+}
+
+/// A story id merged into another.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Merge {
+    /// The id that ends.
+    pub id: String,
+    /// The id that goes on.
+    pub into: String,
+}
+
+/// What checking or adding a batch found.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// The run over batch + neighbourhood: documents of both; stories that
+    /// hold batch articles, with their index ids.
+    pub outcome: Outcome,
+    /// Per outcome document: it is an archive article.
+    pub archive: Vec<bool>,
+    /// The batch's articles, by path.
+    pub articles: Vec<BatchArticle>,
+    /// Ids merged into others.
+    pub merged: Vec<Merge>,
+    /// Ids whose texts are in no story any more.
+    pub dissolved: Vec<String>,
+    /// Archive articles read again.
+    pub neighbourhood: u64,
+    /// The batch number given, when the batch was added.
+    pub batch: Option<i64>,
+    /// The index's counts after the batch (as they would be, for a check).
+    pub index: IndexSummary,
+}
+
+/// Counts of an index.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct IndexSummary {
+    /// Articles (files).
+    pub articles: u64,
+    /// Distinct texts.
+    pub texts: u64,
+    /// Live stories.
+    pub stories: u64,
+    /// Batches (the build is batch 1).
+    pub batches: u64,
+    /// Format version.
+    pub format_version: i64,
+}
+
+/// A story as the index holds it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IndexedStory {
+    /// Its id.
+    pub id: String,
+    /// Batch that made it.
+    pub created_batch: i64,
+    /// Id it was merged into, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    /// Batch that merged or dissolved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_batch: Option<i64>,
+    /// Its articles' paths (empty for merged or dissolved stories).
+    pub paths: Vec<String>,
+    /// Title of its first article.
+    pub title: String,
+}
+
+/// An open index.
+pub struct Index {
+    conn: Connection,
+    path: PathBuf,
+    config: Config,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE texts(
+    id INTEGER PRIMARY KEY,
+    content INTEGER NOT NULL UNIQUE,
+    words INTEGER NOT NULL,
+    story TEXT,
+    batch INTEGER NOT NULL);
+CREATE INDEX texts_story ON texts(story);
+CREATE TABLE articles(
+    path TEXT PRIMARY KEY,
+    text INTEGER NOT NULL REFERENCES texts(id),
+    bytes INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    batch INTEGER NOT NULL);
+CREATE INDEX articles_text ON articles(text);
+CREATE TABLE fingerprints(hash INTEGER NOT NULL, text INTEGER NOT NULL,
+    PRIMARY KEY(hash, text)) WITHOUT ROWID;
+CREATE TABLE bands(band INTEGER NOT NULL, key INTEGER NOT NULL, text INTEGER NOT NULL,
+    PRIMARY KEY(band, key, text)) WITHOUT ROWID;
+CREATE TABLE edges(a INTEGER NOT NULL, b INTEGER NOT NULL, strength REAL NOT NULL,
+    strong INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;
+CREATE INDEX edges_b ON edges(b);
+CREATE TABLE stock(hash INTEGER PRIMARY KEY, kind INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE stories(
+    id TEXT PRIMARY KEY,
+    created_batch INTEGER NOT NULL,
+    merged_into TEXT,
+    ended_batch INTEGER);
+CREATE TABLE batches(id INTEGER PRIMARY KEY, articles INTEGER NOT NULL,
+    new_texts INTEGER NOT NULL, at_unix INTEGER NOT NULL);
+";
+
+fn signed(h: u64) -> i64 {
+    h as i64
+}
+
+fn unsigned(h: i64) -> u64 {
+    h as u64
+}
+
+/// The parameters an index is bound to: every field of [`Config`] that
+/// changes a hash, a threshold or a grouping (file selection is left out).
+pub fn index_params(cfg: &Config) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = match serde_json::to_value(cfg) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    m.remove("extensions");
+    m.remove("max_file_bytes");
+    m
+}
+
+fn config_from_params(
+    m: &serde_json::Map<String, serde_json::Value>,
+    base: &Config,
+) -> Result<Config, String> {
+    let mut v = serde_json::to_value(base).map_err(|e| e.to_string())?;
+    if let Some(obj) = v.as_object_mut() {
+        for (k, x) in m {
+            if !obj.contains_key(k) {
+                return Err(format!("unknown parameter {k}"));
+            }
+            obj.insert(k.clone(), x.clone());
+        }
+    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
+}
+
+fn db(path: &Path) -> impl Fn(rusqlite::Error) -> IndexError + '_ {
+    move |source| IndexError::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn path_string(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn hold_before_commit() {
+    if let Some(secs) = std::env::var(HOLD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        eprintln!("storyclust: holding before commit");
+        std::thread::sleep(std::time::Duration::from_secs(secs));
+    }
+}
+
+/// What a build wrote.
+#[derive(Debug)]
+pub struct Built {
+    /// The run over the archive (stories have their index ids).
+    pub outcome: Outcome,
+    /// The index's counts.
+    pub index: IndexSummary,
+}
+
+impl Index {
+    /// Builds a new index at `path` from the articles under `paths`.
+    ///
+    /// The index is written to a temporary file beside `path` and renamed
+    /// into place at the end: an interrupted build leaves no index.
+    pub fn build(
+        path: &Path,
+        paths: &[PathBuf],
+        cfg: &Config,
+        progress: &dyn Progress,
+    ) -> Result<Built, IndexError> {
+        cfg.validate()?;
+        if path.exists() {
+            return Err(IndexError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        let (files, errors) = crate::load::discover(paths, &cfg.extensions);
+        let (mut outcome, internals) =
+            crate::pipeline(&files, errors, cfg, &KnownStock::default(), true, progress);
+        let internals = internals.expect("kept");
+        let mut tmp_name = path.as_os_str().to_owned();
+        tmp_name.push(format!(".tmp-{}", std::process::id()));
+        let tmp = PathBuf::from(tmp_name);
+        let _ = std::fs::remove_file(&tmp);
+        let result = (|| -> Result<IndexSummary, IndexError> {
+            let e = db(path);
+            let mut conn = Connection::open(&tmp).map_err(&e)?;
+            conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+                .map_err(&e)?;
+            let tx = conn.transaction().map_err(&e)?;
+            tx.execute_batch(SCHEMA).map_err(&e)?;
+            write_meta(&tx, cfg).map_err(&e)?;
+            // Texts are numbered 1.. in text-hash order (the nodes' order).
+            let story_of_node = story_of_nodes(&outcome, internals.node_content.len());
+            {
+                let mut st = tx
+                    .prepare("INSERT INTO texts(id, content, words, story, batch) VALUES (?1, ?2, ?3, ?4, 1)")
+                    .map_err(&e)?;
+                for (n, &c) in internals.node_content.iter().enumerate() {
+                    let story = story_of_node[n].map(|s| outcome.stories[s].id.clone());
+                    st.execute(params![
+                        n as i64 + 1,
+                        signed(c),
+                        internals.node_words[n],
+                        story
+                    ])
+                    .map_err(&e)?;
+                }
+                let mut st = tx
+                    .prepare("INSERT OR IGNORE INTO articles(path, text, bytes, title, batch) VALUES (?1, ?2, ?3, ?4, 1)")
+                    .map_err(&e)?;
+                for d in &outcome.documents {
+                    if let Some(n) = d.node {
+                        st.execute(params![
+                            path_string(&d.path),
+                            n as i64 + 1,
+                            d.bytes as i64,
+                            d.title
+                        ])
+                        .map_err(&e)?;
+                    }
+                }
+                let mut st = tx
+                    .prepare("INSERT INTO stories(id, created_batch) VALUES (?1, 1)")
+                    .map_err(&e)?;
+                for s in &outcome.stories {
+                    st.execute(params![s.id]).map_err(&e)?;
+                }
+            }
+            let text_ids: Vec<i64> = (1..=internals.node_content.len() as i64).collect();
+            write_postings(&tx, &internals, &text_ids).map_err(&e)?;
+            write_edges(&tx, &internals.edges, &text_ids).map_err(&e)?;
+            write_stock(&tx, &internals).map_err(&e)?;
+            tx.execute(
+                "INSERT INTO batches(id, articles, new_texts, at_unix) VALUES (1, ?1, ?2, ?3)",
+                params![
+                    outcome.documents.len() as i64,
+                    internals.node_content.len() as i64,
+                    now_unix()
+                ],
+            )
+            .map_err(&e)?;
+            tx.commit().map_err(&e)?;
+            conn.execute_batch("PRAGMA journal_mode=WAL;").map_err(&e)?;
+            let summary = summary(&conn).map_err(&e)?;
+            drop(conn);
+            std::fs::rename(&tmp, path).map_err(|source| IndexError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Ok(summary)
+        })();
+        match result {
+            Ok(index) => {
+                outcome.stats.timings_ms.total = outcome.stats.timings_ms.total.max(1);
+                Ok(Built { outcome, index })
+            }
+            Err(err) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(err)
+            }
+        }
+    }
+
+    /// Opens an existing index. `base` gives the file selection
+    /// (extensions, size limit); every other parameter comes from the index.
+    pub fn open(path: &Path, base: &Config) -> Result<Index, IndexError> {
+        if !path.is_file() {
+            return Err(IndexError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let e = db(path);
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(&e)?;
+        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+            .map_err(&e)?;
+        let not_index = |why: String| IndexError::NotAnIndex {
+            path: path.to_path_buf(),
+            why,
+        };
+        let meta = |key: &str| -> Result<Option<String>, IndexError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(|err| match err {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.code == rusqlite::ErrorCode::NotADatabase =>
+                    {
+                        not_index("the file is not an SQLite database".into())
+                    }
+                    rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("no such table") => {
+                        not_index("it has no meta table".into())
+                    }
+                    other => e(other),
+                })
+        };
+        let version =
+            meta("format_version")?.ok_or_else(|| not_index("no format_version".into()))?;
+        let found: i64 = version
+            .parse()
+            .map_err(|_| not_index(format!("format_version {version:?}")))?;
+        if found != FORMAT_VERSION {
+            return Err(IndexError::Format {
+                path: path.to_path_buf(),
+                found,
+                expected: FORMAT_VERSION,
+                ours: env!("CARGO_PKG_VERSION"),
+            });
+        }
+        let params = meta("params")?.ok_or_else(|| not_index("no params".into()))?;
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&params).map_err(|err| not_index(format!("params: {err}")))?;
+        let config = config_from_params(&map, base).map_err(not_index)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL;").map_err(&e)?;
+        Ok(Index {
+            conn,
+            path: path.to_path_buf(),
+            config,
+        })
+    }
+
+    /// The parameters in force (the index's, with the caller's file selection).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The index's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Refuses `asked` when it differs from the index's parameters, naming both.
+    pub fn ensure_params(&self, asked: &Config) -> Result<(), IndexError> {
+        let ours = index_params(&self.config);
+        let theirs = index_params(asked);
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for (k, v) in &ours {
+            let w = theirs.get(k).cloned().unwrap_or(serde_json::Value::Null);
+            if *v != w {
+                a.push(format!("{k}={v}"));
+                b.push(format!("{k}={w}"));
+            }
+        }
+        if a.is_empty() {
+            Ok(())
+        } else {
+            Err(IndexError::Params {
+                path: self.path.clone(),
+                index: a.join(", "),
+                asked: b.join(", "),
+            })
+        }
+    }
+
+    /// The index's counts.
+    pub fn summary(&self) -> Result<IndexSummary, IndexError> {
+        summary(&self.conn).map_err(db(&self.path))
+    }
+
+    /// Every live story, largest first (ties: smallest id).
+    pub fn stories(&self) -> Result<Vec<IndexedStory>, IndexError> {
+        let e = db(&self.path);
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT s.id, s.created_batch, a.path, a.title FROM stories s
+                 JOIN texts t ON t.story = s.id JOIN articles a ON a.text = t.id
+                 WHERE s.merged_into IS NULL AND s.ended_batch IS NULL
+                 ORDER BY s.id, a.path",
+            )
+            .map_err(&e)?;
+        let mut out: Vec<IndexedStory> = Vec::new();
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(&e)?;
+        for row in rows {
+            let (id, created, path, title) = row.map_err(&e)?;
+            match out.last_mut() {
+                Some(s) if s.id == id => s.paths.push(path),
+                _ => out.push(IndexedStory {
+                    id,
+                    created_batch: created,
+                    merged_into: None,
+                    ended_batch: None,
+                    paths: vec![path],
+                    title,
+                }),
+            }
+        }
+        out.sort_by(|a, b| b.paths.len().cmp(&a.paths.len()).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// One story by id, following merges: the chain of ids from `id` to the
+    /// live story, and that story.
+    pub fn story(&self, id: &str) -> Result<(Vec<IndexedStory>, IndexedStory), IndexError> {
+        let e = db(&self.path);
+        let mut chain = Vec::new();
+        let mut cur = id.to_ascii_lowercase();
+        loop {
+            let row: Option<(i64, Option<String>, Option<i64>)> = self
+                .conn
+                .query_row(
+                    "SELECT created_batch, merged_into, ended_batch FROM stories WHERE id = ?1",
+                    [&cur],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(&e)?;
+            let Some((created, merged_into, ended)) = row else {
+                return Err(IndexError::NoStory {
+                    path: self.path.clone(),
+                    id: id.to_string(),
+                });
+            };
+            let mut st = self
+                .conn
+                .prepare(
+                    "SELECT a.path, a.title FROM texts t JOIN articles a ON a.text = t.id
+                     WHERE t.story = ?1 ORDER BY a.path",
+                )
+                .map_err(&e)?;
+            let rows: Vec<(String, String)> = st
+                .query_map([&cur], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&e)?
+                .collect::<Result<_, _>>()
+                .map_err(&e)?;
+            let story = IndexedStory {
+                id: cur.clone(),
+                created_batch: created,
+                merged_into: merged_into.clone(),
+                ended_batch: ended,
+                title: rows.first().map(|r| r.1.clone()).unwrap_or_default(),
+                paths: rows.into_iter().map(|r| r.0).collect(),
+            };
+            match merged_into {
+                Some(next) if chain.len() < 10_000 => {
+                    chain.push(story);
+                    cur = next;
+                }
+                _ => return Ok((chain, story)),
+            }
+        }
+    }
+
+    /// Checks a batch against the index; with `write`, adds it (all of it or
+    /// nothing, in one transaction).
+    pub fn update(
+        &mut self,
+        paths: &[PathBuf],
+        write: bool,
+        progress: &dyn Progress,
+    ) -> Result<BatchOutcome, IndexError> {
+        let path = self.path.clone();
+        let e = db(&path);
+        let cfg = self.config.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(if write {
+                TransactionBehavior::Immediate
+            } else {
+                TransactionBehavior::Deferred
+            })
+            .map_err(&e)?;
+
+        let known = read_stock(&tx).map_err(&e)?;
+        let before = summary(&tx).map_err(&e)?;
+        let (files, mut errors) = crate::load::discover(paths, &cfg.extensions);
+
+        // 1. Sketch the batch; skip what the index already has.
+        progress.stage("probing", files.len() as u64);
+        let bands_rows = cfg.bands_rows();
+        let probes: Vec<Result<crate::Probe, LoadError>> = {
+            use rayon::prelude::*;
+            files
+                .par_iter()
+                .map(|p| {
+                    let r = crate::probe_file(p, &cfg, bands_rows, &known.over_df);
+                    progress.advance(1);
+                    r
+                })
+                .collect()
+        };
+        let mut articles: Vec<BatchArticle> = Vec::new();
+        let mut batch_files: Vec<PathBuf> = Vec::new();
+        let mut seeds: BTreeSet<i64> = BTreeSet::new();
+        {
+            let mut by_path = tx
+                .prepare_cached(
+                    "SELECT t.content, t.story FROM articles a JOIN texts t ON t.id = a.text WHERE a.path = ?1",
+                )
+                .map_err(&e)?;
+            let mut by_content = tx
+                .prepare_cached("SELECT id FROM texts WHERE content = ?1")
+                .map_err(&e)?;
+            let mut by_fp = tx
+                .prepare_cached("SELECT text FROM fingerprints WHERE hash = ?1 LIMIT ?2")
+                .map_err(&e)?;
+            let mut by_band = tx
+                .prepare_cached("SELECT text FROM bands WHERE band = ?1 AND key = ?2 LIMIT 65")
+                .map_err(&e)?;
+            for (file, probe) in files.iter().zip(probes) {
+                let probe = match probe {
+                    Ok(p) => p,
+                    Err(err) => {
+                        errors.push(err);
+                        continue;
+                    }
+                };
+                let known_path: Option<(i64, Option<String>)> = by_path
+                    .query_row([path_string(file)], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(&e)?;
+                if let Some((content, story)) = known_path {
+                    if unsigned(content) == probe.content {
+                        articles.push(BatchArticle {
+                            doc: None,
+                            path: file.clone(),
+                            status: Status::Indexed,
+                            story: None,
+                            story_id: story,
+                        });
+                    } else {
+                        errors.push(LoadError::Walk {
+                            path: file.clone(),
+                            message: "already in the index with other text (changed since it was added), skipped".into(),
+                        });
+                    }
+                    continue;
+                }
+                batch_files.push(file.clone());
+                if probe.document.words == 0 {
+                    continue;
+                }
+                if let Some(id) = by_content
+                    .query_row([signed(probe.content)], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(&e)?
+                {
+                    seeds.insert(id);
+                }
+                let mut counts: HashMap<i64, u32> = HashMap::new();
+                for &h in &probe.fingerprints {
+                    let texts: Vec<i64> = by_fp
+                        .query_map(params![signed(h), cfg.max_df as i64 + 1], |r| r.get(0))
+                        .map_err(&e)?
+                        .collect::<Result<_, _>>()
+                        .map_err(&e)?;
+                    if texts.len() > cfg.max_df {
+                        continue;
+                    }
+                    for t in texts {
+                        *counts.entry(t).or_default() += 1;
+                    }
+                }
+                seeds.extend(
+                    counts
+                        .into_iter()
+                        .filter(|&(_, c)| c >= cfg.min_fingerprints)
+                        .map(|(t, _)| t),
+                );
+                for (b, &k) in probe.bands.iter().enumerate() {
+                    let texts: Vec<i64> = by_band
+                        .query_map(params![b as i64, signed(k)], |r| r.get(0))
+                        .map_err(&e)?
+                        .collect::<Result<_, _>>()
+                        .map_err(&e)?;
+                    seeds.extend(texts);
+                }
+            }
+        }
+
+        // 2. The neighbourhood: connected components of the seeds.
+        let hood = components_of(&tx, &seeds).map_err(&e)?;
+        let mut archive_files: Vec<PathBuf> = Vec::new();
+        let mut archive_content: HashMap<String, u64> = HashMap::new();
+        let mut text_of_content: HashMap<u64, (i64, Option<String>)> = HashMap::new();
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "SELECT a.path, t.content, t.story FROM articles a JOIN texts t ON t.id = a.text WHERE t.id = ?1 ORDER BY a.path",
+                )
+                .map_err(&e)?;
+            for &t in &hood {
+                let rows: Vec<(String, i64, Option<String>)> = st
+                    .query_map([t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(&e)?
+                    .collect::<Result<_, _>>()
+                    .map_err(&e)?;
+                for (p, c, story) in rows {
+                    archive_files.push(PathBuf::from(&p));
+                    archive_content.insert(p, unsigned(c));
+                    text_of_content.insert(unsigned(c), (t, story));
+                }
+            }
+        }
+        let neighbourhood = archive_files.len() as u64;
+
+        // 3. The pipeline over batch + neighbourhood.
+        let n_archive = archive_files.len();
+        let mut all_files = archive_files;
+        all_files.extend(batch_files.iter().cloned());
+        let (mut outcome, internals) =
+            crate::pipeline(&all_files, Vec::new(), &cfg, &known, true, progress);
+        let internals = internals.expect("kept");
+        let archive_paths: BTreeSet<&PathBuf> = all_files[..n_archive].iter().collect();
+        let archive: Vec<bool> = outcome
+            .documents
+            .iter()
+            .map(|d| archive_paths.contains(&d.path))
+            .collect();
+        // Archive files must read as indexed.
+        let mut changed: Vec<String> = Vec::new();
+        let mut local_errors = std::mem::take(&mut outcome.errors);
+        local_errors.retain(|err| {
+            if archive_paths.contains(&err.path().to_path_buf()) {
+                changed.push(err.to_string());
+                false
+            } else {
+                true
+            }
+        });
+        for (d, doc) in outcome.documents.iter().enumerate() {
+            if !archive[d] {
+                continue;
+            }
+            let now = doc.node.map(|n| internals.node_content[n as usize]);
+            if now != archive_content.get(&path_string(&doc.path)).copied() {
+                changed.push(format!(
+                    "{}: changed since it was indexed",
+                    doc.path.display()
+                ));
+            }
+        }
+        changed.sort();
+        if !changed.is_empty() && write {
+            return Err(IndexError::ArchiveChanged {
+                path: path.clone(),
+                files: changed,
+            });
+        }
+        errors.extend(local_errors);
+        for c in &changed {
+            errors.push(LoadError::Walk {
+                path: PathBuf::from(c.split(": ").next().unwrap_or("")),
+                message: c
+                    .split_once(": ")
+                    .map(|x| x.1.to_string())
+                    .unwrap_or_default(),
+            });
+        }
+
+        // 4. Story ids.
+        let batch_no: i64 = tx
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM batches", [], |r| {
+                r.get(0)
+            })
+            .map_err(&e)?;
+        let n_nodes = internals.node_content.len();
+        let story_of_node = story_of_nodes(&outcome, n_nodes);
+        let created: HashMap<String, i64> = {
+            let mut st = tx
+                .prepare_cached("SELECT created_batch FROM stories WHERE id = ?1")
+                .map_err(&e)?;
+            let mut m = HashMap::new();
+            for (_, story) in text_of_content.values() {
+                if let Some(s) = story
+                    && !m.contains_key(s)
+                {
+                    let b: i64 = st.query_row([s], |r| r.get(0)).map_err(&e)?;
+                    m.insert(s.clone(), b);
+                }
+            }
+            m
+        };
+        let old_of_node: Vec<Option<String>> = internals
+            .node_content
+            .iter()
+            .map(|c| text_of_content.get(c).and_then(|t| t.1.clone()))
+            .collect();
+        let mut groups: Vec<Regrouped> = outcome
+            .stories
+            .iter()
+            .map(|st| Regrouped {
+                size: st.members.len(),
+                min_content: st
+                    .members
+                    .iter()
+                    .filter_map(|m| outcome.documents[m.doc as usize].node)
+                    .map(|n| internals.node_content[n as usize])
+                    .min()
+                    .unwrap_or(0),
+                olds: BTreeMap::new(),
+            })
+            .collect();
+        let mut orphans: BTreeSet<String> = BTreeSet::new();
+        for n in 0..n_nodes {
+            if let Some(o) = &old_of_node[n] {
+                match story_of_node[n] {
+                    Some(s) => *groups[s].olds.entry(o.clone()).or_default() += 1,
+                    None => {
+                        orphans.insert(o.clone());
+                    }
+                }
+            }
+        }
+        let Assigned {
+            ids: new_ids,
+            made,
+            mut merged,
+            dissolved,
+        } = {
+            let mut exists = tx
+                .prepare_cached("SELECT 1 FROM stories WHERE id = ?1")
+                .map_err(&e)?;
+            assign_ids(
+                &groups,
+                &orphans,
+                &created,
+                crate::hash::splitmix64(batch_no as u64 ^ cfg.seed),
+                |id| exists.exists([id]),
+            )
+            .map_err(&e)?
+        };
+        for (s, id) in new_ids.iter().enumerate() {
+            outcome.stories[s].id = id.clone();
+        }
+
+        // 5. Write.
+        let text_ids: Vec<i64> = {
+            let mut next: i64 = tx
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM texts", [], |r| {
+                    r.get(0)
+                })
+                .map_err(&e)?;
+            let mut fresh: Vec<(u64, usize)> = Vec::new();
+            let mut ids = vec![0i64; n_nodes];
+            let mut by_content = tx
+                .prepare_cached("SELECT id FROM texts WHERE content = ?1")
+                .map_err(&e)?;
+            for (n, &c) in internals.node_content.iter().enumerate() {
+                if let Some(t) = text_of_content.get(&c) {
+                    ids[n] = t.0;
+                } else if let Some(t) = by_content
+                    .query_row([signed(c)], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(&e)?
+                {
+                    // An identical copy of a text outside the neighbourhood
+                    // cannot happen (its text hash is a seed); kept safe.
+                    ids[n] = t;
+                } else {
+                    fresh.push((c, n));
+                }
+            }
+            fresh.sort_unstable();
+            for (_, n) in &fresh {
+                ids[*n] = next;
+                next += 1;
+            }
+            ids
+        };
+        let existing_texts: BTreeSet<i64> = hood.iter().copied().collect();
+        let new_texts = text_ids
+            .iter()
+            .filter(|t| !existing_texts.contains(t))
+            .count() as i64;
+        let new_articles = outcome
+            .documents
+            .iter()
+            .enumerate()
+            .filter(|(d, doc)| !archive[*d] && doc.node.is_some())
+            .count() as u64;
+        let index = if !write {
+            tx.rollback().map_err(&e)?;
+            IndexSummary {
+                articles: before.articles + new_articles,
+                texts: before.texts + new_texts as u64,
+                stories: (before.stories + made.len() as u64)
+                    .saturating_sub((merged.len() + dissolved.len()) as u64),
+                batches: before.batches + 1,
+                format_version: FORMAT_VERSION,
+            }
+        } else {
+            {
+                let mut ins_text = tx
+                .prepare_cached("INSERT INTO texts(id, content, words, story, batch) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(&e)?;
+                let mut set_story = tx
+                    .prepare_cached("UPDATE texts SET story = ?2 WHERE id = ?1")
+                    .map_err(&e)?;
+                for n in 0..n_nodes {
+                    let story = story_of_node[n].map(|s| new_ids[s].clone());
+                    if existing_texts.contains(&text_ids[n]) {
+                        set_story.execute(params![text_ids[n], story]).map_err(&e)?;
+                    } else {
+                        ins_text
+                            .execute(params![
+                                text_ids[n],
+                                signed(internals.node_content[n]),
+                                internals.node_words[n],
+                                story,
+                                batch_no
+                            ])
+                            .map_err(&e)?;
+                    }
+                }
+                let mut ins_article = tx
+                .prepare_cached("INSERT OR IGNORE INTO articles(path, text, bytes, title, batch) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(&e)?;
+                for (d, doc) in outcome.documents.iter().enumerate() {
+                    if archive[d] {
+                        continue;
+                    }
+                    if let Some(n) = doc.node {
+                        ins_article
+                            .execute(params![
+                                path_string(&doc.path),
+                                text_ids[n as usize],
+                                doc.bytes as i64,
+                                doc.title,
+                                batch_no
+                            ])
+                            .map_err(&e)?;
+                    }
+                }
+            }
+            let fresh_nodes: Vec<bool> = text_ids
+                .iter()
+                .map(|t| !existing_texts.contains(t))
+                .collect();
+            {
+                let mut del_a = tx
+                    .prepare_cached("DELETE FROM edges WHERE a = ?1")
+                    .map_err(&e)?;
+                let mut del_b = tx
+                    .prepare_cached("DELETE FROM edges WHERE b = ?1")
+                    .map_err(&e)?;
+                for &t in &hood {
+                    del_a.execute([t]).map_err(&e)?;
+                    del_b.execute([t]).map_err(&e)?;
+                }
+            }
+            let only_fresh = crate::Internals {
+                node_content: Vec::new(),
+                node_words: Vec::new(),
+                fingerprints: internals
+                    .fingerprints
+                    .iter()
+                    .zip(&fresh_nodes)
+                    .map(|(f, &fresh)| if fresh { f.clone() } else { Vec::new() })
+                    .collect(),
+                bands: internals
+                    .bands
+                    .iter()
+                    .zip(&fresh_nodes)
+                    .map(|(f, &fresh)| if fresh { f.clone() } else { Vec::new() })
+                    .collect(),
+                edges: Vec::new(),
+                over_df: internals.over_df.clone(),
+                boilerplate: internals.boilerplate.clone(),
+            };
+            write_postings(&tx, &only_fresh, &text_ids).map_err(&e)?;
+            write_edges(&tx, &internals.edges, &text_ids).map_err(&e)?;
+            write_stock(&tx, &only_fresh).map_err(&e)?;
+            {
+                let mut ins = tx
+                    .prepare_cached("INSERT INTO stories(id, created_batch) VALUES (?1, ?2)")
+                    .map_err(&e)?;
+                for id in &made {
+                    ins.execute(params![id, batch_no]).map_err(&e)?;
+                }
+                let mut end = tx
+                    .prepare_cached(
+                        "UPDATE stories SET merged_into = ?2, ended_batch = ?3 WHERE id = ?1",
+                    )
+                    .map_err(&e)?;
+                for m in &merged {
+                    end.execute(params![m.id, m.into, batch_no]).map_err(&e)?;
+                }
+                for d in &dissolved {
+                    end.execute(params![d, Option::<String>::None, batch_no])
+                        .map_err(&e)?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO batches(id, articles, new_texts, at_unix) VALUES (?1, ?2, ?3, ?4)",
+                params![batch_no, batch_files.len() as i64, new_texts, now_unix()],
+            )
+            .map_err(&e)?;
+            let index = summary(&tx).map_err(&e)?;
+            hold_before_commit();
+            tx.commit().map_err(&e)?;
+            index
+        };
+
+        // 6. The report: batch articles and the stories that hold them.
+        let mut doc_of_path: HashMap<&Path, u32> = HashMap::new();
+        for (d, doc) in outcome.documents.iter().enumerate() {
+            if !archive[d] {
+                doc_of_path.insert(&doc.path, d as u32);
+            }
+        }
+        let mut story_of_doc: Vec<Option<usize>> = vec![None; outcome.documents.len()];
+        for (s, story) in outcome.stories.iter().enumerate() {
+            for m in &story.members {
+                story_of_doc[m.doc as usize] = Some(s);
+            }
+        }
+        let mut keep = vec![false; outcome.stories.len()];
+        for f in &batch_files {
+            let Some(&d) = doc_of_path.get(f.as_path()) else {
+                continue;
+            };
+            let doc = &outcome.documents[d as usize];
+            let s = story_of_doc[d as usize];
+            let status = match s {
+                _ if doc.node.is_none() => Status::Empty,
+                None => Status::New,
+                Some(s) => {
+                    keep[s] = true;
+                    if outcome.stories[s]
+                        .members
+                        .iter()
+                        .any(|m| archive[m.doc as usize])
+                    {
+                        Status::Joins
+                    } else {
+                        Status::NewStory
+                    }
+                }
+            };
+            articles.push(BatchArticle {
+                doc: Some(d),
+                path: f.clone(),
+                status,
+                story: s,
+                story_id: s.map(|s| new_ids[s].clone()),
+            });
+        }
+        let mut renumber = vec![None; outcome.stories.len()];
+        let stories = std::mem::take(&mut outcome.stories);
+        for (s, story) in stories.into_iter().enumerate() {
+            if keep[s] {
+                renumber[s] = Some(outcome.stories.len());
+                outcome.stories.push(story);
+            }
+        }
+        for a in &mut articles {
+            a.story = a.story.and_then(|s| renumber[s]);
+        }
+        articles.sort_by(|a, b| a.path.cmp(&b.path));
+        merged.sort_by(|a, b| a.id.cmp(&b.id));
+        outcome.stats.stories = outcome.stories.len() as u64;
+        outcome.stats.documents_in_stories =
+            outcome.stories.iter().map(|s| s.members.len() as u64).sum();
+        outcome.stats.singletons = outcome.stats.documents - outcome.stats.documents_in_stories;
+        outcome.errors = errors;
+        outcome.stats.errors = outcome.errors.len() as u64;
+        Ok(BatchOutcome {
+            outcome,
+            archive,
+            articles,
+            merged,
+            dissolved,
+            neighbourhood,
+            batch: write.then_some(batch_no),
+            index,
+        })
+    }
+}
+
+/// One group of a regrouped neighbourhood, as the id rule sees it.
+#[derive(Clone, Debug, Default)]
+struct Regrouped {
+    /// Articles in it.
+    size: usize,
+    /// Smallest text hash among its members.
+    min_content: u64,
+    /// Old story ids of its texts, with how many of its texts had each.
+    olds: BTreeMap<String, usize>,
+}
+
+/// The ids the rule gives.
+#[derive(Debug, PartialEq)]
+struct Assigned {
+    /// Per group.
+    ids: Vec<String>,
+    /// Ids made new.
+    made: Vec<String>,
+    /// Old ids merged into others.
+    merged: Vec<Merge>,
+    /// Old ids left with no story.
+    dissolved: Vec<String>,
+}
+
+/// The story-id rule (module documentation). `orphans` are old ids of texts
+/// now in no group; `used` says whether an id was ever given; `salt` varies
+/// a new id that collides with a used one.
+fn assign_ids<E>(
+    groups: &[Regrouped],
+    orphans: &BTreeSet<String>,
+    created: &HashMap<String, i64>,
+    salt: u64,
+    mut used: impl FnMut(&str) -> Result<bool, E>,
+) -> Result<Assigned, E> {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&g| (std::cmp::Reverse(groups[g].size), groups[g].min_content));
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    let mut ids = vec![String::new(); groups.len()];
+    let mut made = Vec::new();
+    for &g in &order {
+        let pick = groups[g]
+            .olds
+            .iter()
+            .filter(|(id, _)| !taken.contains(*id))
+            .min_by_key(|(id, count)| {
+                (
+                    created.get(*id).copied().unwrap_or(i64::MAX),
+                    std::cmp::Reverse(**count),
+                    (*id).clone(),
+                )
+            })
+            .map(|(id, _)| id.clone());
+        let id = match pick {
+            Some(id) => id,
+            None => {
+                let mut h = groups[g].min_content;
+                let mut id = format!("{h:016x}");
+                while taken.contains(&id) || used(&id)? {
+                    h = crate::hash::splitmix64(h ^ salt);
+                    id = format!("{h:016x}");
+                }
+                made.push(id.clone());
+                id
+            }
+        };
+        taken.insert(id.clone());
+        ids[g] = id;
+    }
+    // Old ids not taken: merged into the group holding most of their texts
+    // (ties: the smallest id), or dissolved.
+    let mut into: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        for (old, &count) in &group.olds {
+            *into
+                .entry(old.as_str())
+                .or_default()
+                .entry(ids[g].as_str())
+                .or_default() += count;
+        }
+    }
+    let mut merged = Vec::new();
+    for (old, targets) in &into {
+        if taken.contains(*old) {
+            continue;
+        }
+        if let Some((to, _)) = targets
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        {
+            merged.push(Merge {
+                id: old.to_string(),
+                into: to.to_string(),
+            });
+        }
+    }
+    let dissolved = orphans
+        .iter()
+        .filter(|o| !taken.contains(*o) && !into.contains_key(o.as_str()))
+        .cloned()
+        .collect();
+    Ok(Assigned {
+        ids,
+        made,
+        merged,
+        dissolved,
+    })
+}
+
+/// For each node of a run, the index of its story.
+fn story_of_nodes(o: &Outcome, nodes: usize) -> Vec<Option<usize>> {
+    let mut out = vec![None; nodes];
+    for (s, story) in o.stories.iter().enumerate() {
+        for m in &story.members {
+            if let Some(n) = o.documents[m.doc as usize].node {
+                out[n as usize] = Some(s);
+            }
+        }
+    }
+    out
+}
+
+fn write_meta(conn: &Connection, cfg: &Config) -> rusqlite::Result<()> {
+    let params_json = serde_json::to_string(&index_params(cfg))
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let mut st = conn.prepare("INSERT INTO meta(key, value) VALUES (?1, ?2)")?;
+    st.execute(["format_version", &FORMAT_VERSION.to_string()])?;
+    st.execute(["params", &params_json])?;
+    st.execute(["storyclust", env!("CARGO_PKG_VERSION")])?;
+    st.execute([
+        "hashing",
+        "XXH3-64 seeded from params.seed through SplitMix64; stored as signed 64-bit integers",
+    ])?;
+    Ok(())
+}
+
+fn write_postings(
+    conn: &Connection,
+    internals: &crate::Internals,
+    text_ids: &[i64],
+) -> rusqlite::Result<()> {
+    // Sorted, so the B-trees are filled in order.
+    let mut fps: Vec<(i64, i64)> = internals
+        .fingerprints
+        .iter()
+        .enumerate()
+        .flat_map(|(n, f)| f.iter().map(move |&h| (signed(h), text_ids[n])))
+        .filter(|&(h, _)| internals.over_df.binary_search(&unsigned(h)).is_err())
+        .collect();
+    fps.sort_unstable();
+    let mut st =
+        conn.prepare_cached("INSERT OR IGNORE INTO fingerprints(hash, text) VALUES (?1, ?2)")?;
+    for (h, t) in fps {
+        st.execute([h, t])?;
+    }
+    let mut bands: Vec<(i64, i64, i64)> = internals
+        .bands
+        .iter()
+        .enumerate()
+        .flat_map(|(n, keys)| {
+            keys.iter()
+                .enumerate()
+                .map(move |(b, &k)| (b as i64, signed(k), text_ids[n]))
+        })
+        .collect();
+    bands.sort_unstable();
+    let mut st =
+        conn.prepare_cached("INSERT OR IGNORE INTO bands(band, key, text) VALUES (?1, ?2, ?3)")?;
+    for (b, k, t) in bands {
+        st.execute([b, k, t])?;
+    }
+    Ok(())
+}
+
+fn write_edges(
+    conn: &Connection,
+    edges: &[crate::cluster::Edge],
+    text_ids: &[i64],
+) -> rusqlite::Result<()> {
+    let mut st = conn.prepare_cached(
+        "INSERT OR REPLACE INTO edges(a, b, strength, strong) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for e in edges {
+        let (a, b) = (text_ids[e.a as usize], text_ids[e.b as usize]);
+        st.execute(params![a.min(b), a.max(b), e.strength, e.strong])?;
+    }
+    Ok(())
+}
+
+fn write_stock(conn: &Connection, internals: &crate::Internals) -> rusqlite::Result<()> {
+    let mut st = conn.prepare_cached("INSERT OR IGNORE INTO stock(hash, kind) VALUES (?1, ?2)")?;
+    for &h in &internals.over_df {
+        st.execute([signed(h), 0])?;
+    }
+    for &h in &internals.boilerplate {
+        st.execute([signed(h), 1])?;
+    }
+    Ok(())
+}
+
+fn read_stock(conn: &Connection) -> rusqlite::Result<KnownStock> {
+    let mut st = conn.prepare("SELECT hash, kind FROM stock")?;
+    let mut known = KnownStock::default();
+    let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (h, kind) = row?;
+        if kind == 0 {
+            known.over_df.push(unsigned(h));
+        } else {
+            known.boilerplate.push(unsigned(h));
+        }
+    }
+    known.over_df.sort_unstable();
+    known.boilerplate.sort_unstable();
+    Ok(known)
+}
+
+/// Every text connected to `seeds` through stored edges (sorted).
+fn components_of(conn: &Connection, seeds: &BTreeSet<i64>) -> rusqlite::Result<Vec<i64>> {
+    let mut seen: BTreeSet<i64> = seeds.clone();
+    let mut stack: Vec<i64> = seeds.iter().copied().collect();
+    let mut out_a = conn.prepare_cached("SELECT b FROM edges WHERE a = ?1")?;
+    let mut out_b = conn.prepare_cached("SELECT a FROM edges WHERE b = ?1")?;
+    while let Some(t) = stack.pop() {
+        for st in [&mut out_a, &mut out_b] {
+            let next: Vec<i64> = st.query_map([t], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            for n in next {
+                if seen.insert(n) {
+                    stack.push(n);
+                }
+            }
+        }
+    }
+    Ok(seen.into_iter().collect())
+}
+
+fn summary(conn: &Connection) -> rusqlite::Result<IndexSummary> {
+    let count = |sql: &str| {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+    };
+    Ok(IndexSummary {
+        articles: count("SELECT COUNT(*) FROM articles")?,
+        texts: count("SELECT COUNT(*) FROM texts")?,
+        stories: count(
+            "SELECT COUNT(*) FROM stories WHERE merged_into IS NULL AND ended_batch IS NULL",
+        )?,
+        batches: count("SELECT COUNT(*) FROM batches")?,
+        format_version: FORMAT_VERSION,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_leave_out_file_selection_and_round_trip() {
+        let mut cfg = Config {
+            shingle: 4,
+            ..Config::default()
+        };
+        let m = index_params(&cfg);
+        assert!(!m.contains_key("extensions") && !m.contains_key("max_file_bytes"));
+        assert_eq!(m["shingle"], 4);
+        cfg.extensions = vec!["md".into()];
+        let back = config_from_params(&m, &cfg).unwrap();
+        assert_eq!(back, cfg);
+        let mut bad = m.clone();
+        bad.insert("nonsense".into(), 1.into());
+        assert!(config_from_params(&bad, &cfg).is_err());
+    }
+
+    fn group(size: usize, min_content: u64, olds: &[(&str, usize)]) -> Regrouped {
+        Regrouped {
+            size,
+            min_content,
+            olds: olds.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    fn assign(groups: &[Regrouped], orphans: &[&str], created: &[(&str, i64)]) -> Assigned {
+        let created = created.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let orphans = orphans.iter().map(|s| s.to_string()).collect();
+        assign_ids::<()>(groups, &orphans, &created, 7, |id| {
+            Ok(id == "00000000000000aa")
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_oldest_id_survives_a_merge_and_the_other_is_recorded() {
+        let a = assign(
+            &[group(5, 9, &[("b", 2), ("a", 2)])],
+            &[],
+            &[("a", 3), ("b", 1)],
+        );
+        assert_eq!(a.ids, ["b"]);
+        assert_eq!(
+            a.merged,
+            [Merge {
+                id: "a".into(),
+                into: "b".into()
+            }]
+        );
+        assert!(a.made.is_empty() && a.dissolved.is_empty());
+        // Same batch: the id with more members wins, then the smaller id.
+        let a = assign(
+            &[group(5, 9, &[("b", 1), ("a", 3)])],
+            &[],
+            &[("a", 2), ("b", 2)],
+        );
+        assert_eq!(a.ids, ["a"]);
+        let a = assign(
+            &[group(5, 9, &[("b", 2), ("a", 2)])],
+            &[],
+            &[("a", 2), ("b", 2)],
+        );
+        assert_eq!(a.ids, ["a"]);
+    }
+
+    #[test]
+    fn a_split_keeps_the_id_in_the_larger_part_and_new_groups_get_text_hashes() {
+        let a = assign(
+            &[
+                group(2, 0xbb, &[("s", 1)]),
+                group(4, 0xcc, &[("s", 3)]),
+                group(2, 0xdd, &[]),
+            ],
+            &[],
+            &[("s", 1)],
+        );
+        assert_eq!(a.ids[1], "s");
+        assert_eq!(a.ids[0], "00000000000000bb");
+        assert_eq!(a.ids[2], "00000000000000dd");
+        assert_eq!(a.made.len(), 2);
+        assert!(a.merged.is_empty());
+    }
+
+    #[test]
+    fn used_ids_are_not_given_again_and_lost_stories_dissolve() {
+        let a = assign(&[group(2, 0xaa, &[])], &["gone", "kept"], &[("kept", 1)]);
+        assert_ne!(a.ids[0], "00000000000000aa");
+        assert_eq!(a.ids[0].len(), 16);
+        assert_eq!(a.dissolved, ["gone", "kept"]);
+        let a = assign(&[group(2, 0xab, &[("kept", 1)])], &["kept"], &[("kept", 1)]);
+        assert_eq!(a.ids, ["kept"]);
+        assert!(a.dissolved.is_empty());
+    }
+
+    #[test]
+    fn hashes_survive_the_signed_column() {
+        for h in [0u64, 1, u64::MAX, 1 << 63, 0x0123_4567_89ab_cdef] {
+            assert_eq!(unsigned(signed(h)), h);
+        }
+    }
+}
