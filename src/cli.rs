@@ -67,8 +67,10 @@ pub enum IndexCommand {
         tuning: Tuning,
     },
     /// Check a batch against the index and add it (all of it or nothing).
+    #[command(after_help = INDEX_HELP)]
     Add(BatchArgs),
     /// Check a batch against the index without adding it.
+    #[command(after_help = INDEX_HELP)]
     Check(BatchArgs),
     /// List the index's stories, largest first.
     Stories {
@@ -129,8 +131,7 @@ Exit codes (check and add):
      (or --fail-on-reuse was not given)
   1  --fail-on-reuse was given and some article reuses archive copy
   2  an error: no index, an index of another format or other parameters,
-     a file that could not be read (the rest is still checked; add writes
-     nothing when archive files it needs are missing or changed)";
+     a file that could not be read (the rest is still checked and reported)";
 
 /// When to colour the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -314,13 +314,22 @@ pub struct Outcome {
 }
 
 /// What the sketch stage keeps of one file.
-struct Sketched {
+pub(crate) struct Sketched {
     /// The article (not yet given a text node).
-    document: Document,
+    pub document: Document,
     /// Hash of its normalised token sequence.
-    content: u64,
+    pub content: u64,
     /// Its shingle hashes, in order.
-    seq: Vec<u64>,
+    pub seq: Vec<u64>,
+}
+
+/// One input of the pipeline: a file to read, or an article already
+/// sketched (from an index; its file is read again only for passages).
+pub(crate) enum Input {
+    /// A file.
+    File(PathBuf),
+    /// An article already sketched.
+    Stored(Sketched),
 }
 
 fn title_of(text: &str) -> String {
@@ -402,6 +411,8 @@ pub(crate) struct Probe {
     pub fingerprints: Vec<u64>,
     /// Its LSH band keys.
     pub bands: Vec<u64>,
+    /// Its shingle hashes, in order.
+    pub seq: Vec<u64>,
 }
 
 /// Reads and sketches one article for an index lookup.
@@ -417,6 +428,7 @@ pub(crate) fn probe_file(
     Ok(Probe {
         fingerprints: fingerprints_of(&shingled, cfg, over_df),
         bands: bands_of(&shingled, cfg, &seeds, bands_rows),
+        seq: shingled.seq,
         document: s.document,
         content: s.content,
     })
@@ -462,7 +474,16 @@ pub fn run_with_progress(
     let t = Instant::now();
     let (files, errors) = load::discover(paths, &cfg.extensions);
     let discover = ms(t);
-    let (mut outcome, _) = pipeline(&files, errors, cfg, &KnownStock::default(), false, progress);
+    let inputs: Vec<Input> = files.into_iter().map(Input::File).collect();
+    let (mut outcome, _) = pipeline(
+        inputs,
+        errors,
+        cfg,
+        &KnownStock::default(),
+        false,
+        None,
+        progress,
+    );
     outcome.stats.timings_ms.discover = discover;
     outcome.stats.timings_ms.total += discover;
     Ok(outcome)
@@ -489,6 +510,8 @@ pub(crate) struct Internals {
     pub bands: Vec<Vec<u64>>,
     /// Verified edges between nodes.
     pub edges: Vec<cluster::Edge>,
+    /// Shingle sequence of each node.
+    pub seqs: Vec<Vec<u64>>,
     /// Shingles over the document-frequency cap in this input (sorted).
     pub over_df: Vec<u64>,
     /// Shingles found to be boilerplate in this input (sorted).
@@ -500,36 +523,43 @@ fn is_in(sorted: &[u64], h: u64) -> bool {
 }
 
 /// The pipeline after discovery. `known` adds stock phrases from outside the
-/// input; with `keep`, the node-level data an index keeps is returned too.
+/// input; with `keep`, the node-level data an index keeps is returned too;
+/// with `report`, passages are found only for stories holding one of those
+/// paths (the others keep none).
 pub(crate) fn pipeline(
-    files: &[PathBuf],
+    inputs: Vec<Input>,
     mut errors: Vec<LoadError>,
     cfg: &Config,
     known: &KnownStock,
     keep: bool,
+    report: Option<&std::collections::HashSet<PathBuf>>,
     progress: &dyn Progress,
 ) -> (Outcome, Option<Internals>) {
     let t_all = Instant::now();
     let seeds = hash::Seeds::new(cfg.seed);
     let bands_rows = cfg.bands_rows();
     let mut stats = Stats {
-        files: files.len() as u64,
+        files: inputs.len() as u64,
         ..Stats::default()
     };
 
     // Tokenize, shingle (parallel, order kept).
     let t = Instant::now();
-    progress.stage("reading", files.len() as u64);
-    let sketched: Vec<Result<Sketched, LoadError>> = files
-        .par_iter()
-        .map(|p| {
-            let r = sketch_file(p, cfg, &seeds);
+    progress.stage("reading", inputs.len() as u64);
+    let n_inputs = inputs.len();
+    let sketched: Vec<Result<Sketched, LoadError>> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let r = match input {
+                Input::File(p) => sketch_file(&p, cfg, &seeds),
+                Input::Stored(s) => Ok(s),
+            };
             progress.advance(1);
             r
         })
         .collect();
-    let mut documents = Vec::with_capacity(files.len());
-    let mut seqs: Vec<Vec<u64>> = Vec::with_capacity(files.len());
+    let mut documents = Vec::with_capacity(n_inputs);
+    let mut seqs: Vec<Vec<u64>> = Vec::with_capacity(n_inputs);
     let mut contents: Vec<(u64, u32)> = Vec::new();
     for r in sketched {
         match r {
@@ -724,7 +754,12 @@ pub(crate) fn pipeline(
         stats.timings_ms.boilerplate = ms(t);
     }
     stats.stock_shingles = stock.len() as u64;
-    drop(shingled);
+    let kept_seqs: Vec<Vec<u64>> = if keep {
+        shingled.into_iter().map(|s| s.seq).collect()
+    } else {
+        drop(shingled);
+        Vec::new()
+    };
     stats.edges = edges.len() as u64;
     let t = Instant::now();
     let mut node_docs: Vec<Vec<u32>> = vec![Vec::new(); node_rep.len()];
@@ -765,7 +800,15 @@ pub(crate) fn pipeline(
                     node: documents[d as usize].node.expect("story members have text"),
                 })
                 .collect();
-            let sp = passages::story_passages(&members, &stock, cfg, seeds.shingle);
+            let wanted = report.is_none_or(|r| members.iter().any(|m| r.contains(m.path)));
+            let sp = if wanted {
+                passages::story_passages(&members, &stock, cfg, seeds.shingle)
+            } else {
+                passages::StoryPassages {
+                    shared_words: vec![0; members.len()],
+                    ..passages::StoryPassages::default()
+                }
+            };
             let story_members = docs
                 .iter()
                 .enumerate()
@@ -831,6 +874,7 @@ pub(crate) fn pipeline(
         fingerprints,
         bands,
         edges,
+        seqs: kept_seqs,
         over_df: local_over_df,
         boilerplate: local_boilerplate,
     });

@@ -21,7 +21,7 @@ use crate::error::LoadError;
 pub const MAX_FILE_BYTES: u64 = (u32::MAX / 4) as u64;
 
 /// How a file's bytes were turned into text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     /// Valid UTF-8 without a byte-order mark.

@@ -262,6 +262,13 @@ fn check_and_add_give_the_stories_of_one_run_over_archive_and_batches() {
         }
     }
     assert!(joins > 20, "{joins} articles join archive stories");
+    // Only the stories the batch joins are read again, not the archive.
+    let archive_size = std::fs::read_dir(&archive).unwrap().count() as u64;
+    let read = checked["summary"]["neighbourhood"].as_u64().unwrap();
+    assert!(
+        read > 0 && read < archive_size / 2,
+        "{read} of {archive_size} archive articles read again"
+    );
 
     // Adding gives what the check said, then the index equals one run over everything.
     let added = add(&idx, &batches[0]);

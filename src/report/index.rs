@@ -54,8 +54,9 @@ pub struct BatchSummary {
     pub indexed: u64,
     /// Articles without words.
     pub empty: u64,
-    /// Archive articles read again (the neighbourhood).
-    pub archive_read: u64,
+    /// Archive articles grouped again with the batch (the stories it joins,
+    /// taken from the index; their files are read only for passages).
+    pub neighbourhood: u64,
     /// Problems met.
     pub errors: u64,
     /// Wall time in milliseconds.
@@ -67,7 +68,7 @@ pub struct BatchSummary {
 pub fn summary(b: &BatchOutcome, view: &View) -> BatchSummary {
     let mut s = BatchSummary {
         articles: b.articles.len() as u64,
-        archive_read: b.neighbourhood,
+        neighbourhood: b.neighbourhood,
         errors: b.outcome.errors.len() as u64,
         total_ms: (!view.no_timings).then_some(b.outcome.stats.timings_ms.total),
         ..BatchSummary::default()
@@ -395,7 +396,7 @@ pub fn write_batch_text(
     if !view.no_timings {
         writeln!(
             w,
-            "\n{} archive articles read again · {} ms",
+            "\n{} archive articles regrouped with the batch · {} ms",
             b.neighbourhood, b.outcome.stats.timings_ms.total
         )?;
     }

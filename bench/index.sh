@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# CI-mode benchmark: how long `storyclust index check` takes for a batch of
+# new articles against archives of growing size, next to one run of the main
+# command over archive + batch.
+#
+#   bench/index.sh CORPUS_DOCS [BATCH] [SIZES] [RUNS]
+#
+# CORPUS_DOCS is a folder of articles (e.g. a corpus from
+# ../shared/bench/make_reprints.py); BATCH (default 1000) articles of it,
+# picked by a fixed hash of the name, are the batch; the archives are the
+# first SIZES (default "10000 all") of the rest in a fixed shuffle.
+# Each figure is the median of RUNS (default 5) runs, wall time and peak RSS
+# from /usr/bin/time. Everything is written under target/bench-index/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CORPUS=$(realpath "${1:?usage: bench/index.sh CORPUS_DOCS [BATCH] [SIZES] [RUNS]}")
+BATCH=${2:-1000}
+SIZES=${3:-10000 all}
+RUNS=${4:-5}
+OUT=target/bench-index
+BIN=$PWD/target/release/storyclust
+cargo build --release --quiet
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+python3 - "$CORPUS" "$OUT" "$BATCH" <<'PY'
+import hashlib, os, sys
+src, out, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+names = sorted(n for n in os.listdir(src) if n.endswith(".txt"))
+key = lambda n: hashlib.blake2b(n.encode(), digest_size=8).digest()
+names.sort(key=key)
+os.makedirs(f"{out}/batch")
+for n in names[:batch]:
+    os.symlink(os.path.join(src, n), f"{out}/batch/{n}")
+with open(f"{out}/archive.list", "w") as f:
+    f.write("\n".join(names[batch:]) + "\n")
+PY
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# timed CMD...: runs CMD RUNS times; prints "median_wall_s median_peak_MiB".
+timed() {
+  local walls=() rss=()
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$OUT/time" "$@" >/dev/null 2>>"$OUT/stderr" || true
+    read -r w m <"$OUT/time"
+    walls+=("$w"); rss+=("$m")
+  done
+  printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | median)" \
+    "$(printf '%s\n' "${rss[@]}" | median | awk '{printf "%.0f", $1/1024}')"
+}
+
+printf '| archive articles | index MB | build s | build peak MiB | check s | check peak MiB | archive articles regrouped | main command over archive+batch s | main / check |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
+for size in $SIZES; do
+  dir="$OUT/archive-$size"
+  mkdir -p "$dir"
+  if [ "$size" = all ]; then n=$(wc -l <"$OUT/archive.list"); else n=$size; fi
+  head -n "$n" "$OUT/archive.list" | while read -r name; do ln -s "$CORPUS/$name" "$dir/$name"; done
+  idx="$OUT/idx-$size.db"
+  /usr/bin/time -f "%e %M" -o "$OUT/time" "$BIN" index build "$idx" "$dir" >/dev/null
+  read -r bw bm <"$OUT/time"
+  mb=$(du -m "$idx" | cut -f1)
+  read -r cw cm < <(timed "$BIN" index check --format json "$idx" "$OUT/batch")
+  read_again=$("$BIN" index check --format json "$idx" "$OUT/batch" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["neighbourhood"])')
+  read -r fw _ < <(timed "$BIN" --format json "$dir" "$OUT/batch")
+  ratio=$(awk -v a="$fw" -v b="$cw" 'BEGIN {printf "%.1f", a / b}')
+  printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s× |\n' \
+    "$n" "$mb" "$bw" "$(awk -v m="$bm" 'BEGIN {print m/1024}')" "$cw" "$cm" "$read_again" "$fw" "$ratio"
+done
