@@ -87,7 +87,12 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             for x in 0..views.len() {
                 for y in x + 1..views.len() {
-                    black_box(verify::overlap(&views[x], &views[y], &[], 5));
+                    black_box(verify::overlap(
+                        &views[x],
+                        &views[y],
+                        &verify::Stock::default(),
+                        5,
+                    ));
                 }
             }
         })

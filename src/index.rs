@@ -845,6 +845,7 @@ impl Index {
             .iter()
             .map(|p| crate::verify::Shingled::new(p.document.words, p.seq.clone()))
             .collect();
+        let over_df = crate::verify::Stock::new(known.over_df.clone());
         let vp = cfg.verify_params();
         {
             use rayon::prelude::*;
@@ -855,7 +856,7 @@ impl Index {
                     let o = crate::verify::overlap(
                         &batch_shingled[b],
                         &stored[&t],
-                        &known.over_df,
+                        &over_df,
                         cfg.shingle,
                     );
                     o.is_edge(&vp).then_some(t)

@@ -677,6 +677,8 @@ pub(crate) fn pipeline(
     let t = Instant::now();
     let vp = cfg.verify_params();
     let verify_all = |pairs: &[(u32, u32)], stock: &[u64]| -> Vec<cluster::Edge> {
+        let stock = verify::Stock::new(stock.to_vec());
+        let stock = &stock;
         progress.stage("verifying", pairs.len() as u64);
         pairs
             .par_iter()
@@ -925,7 +927,12 @@ pub fn compare(
     let same = contents[0] == contents[1] && documents[0].words > 0;
     documents[0].node = Some(0);
     documents[1].node = Some(if same { 0 } else { 1 });
-    let overlap = verify::overlap(&shingled[0], &shingled[1], &[], cfg.shingle);
+    let overlap = verify::overlap(
+        &shingled[0],
+        &shingled[1],
+        &verify::Stock::default(),
+        cfg.shingle,
+    );
     let linked = same || overlap.is_edge(&cfg.verify_params());
     let members = [
         passages::Member { path: a, node: 0 },

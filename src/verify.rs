@@ -91,6 +91,49 @@ fn contains(set: &[u64], h: u64) -> bool {
     set.binary_search(&h).is_ok()
 }
 
+/// Stock shingles: a sorted list behind a bit filter on the top 20 bits of
+/// the hash, so that most lookups (shingles that are not stock) cost one
+/// memory access instead of a binary search over the whole list.
+#[derive(Clone, Debug, Default)]
+pub struct Stock {
+    sorted: Vec<u64>,
+    bits: Vec<u64>,
+}
+
+impl Stock {
+    const SHIFT: u32 = 64 - 20;
+
+    /// The stock of these shingle hashes.
+    pub fn new(mut hashes: Vec<u64>) -> Stock {
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut bits = vec![0u64; (1 << 20) / 64];
+        for &h in &hashes {
+            let i = (h >> Self::SHIFT) as usize;
+            bits[i / 64] |= 1 << (i % 64);
+        }
+        Stock {
+            sorted: hashes,
+            bits,
+        }
+    }
+
+    /// Whether `h` is stock.
+    #[inline]
+    pub fn contains(&self, h: u64) -> bool {
+        if self.sorted.is_empty() {
+            return false;
+        }
+        let i = (h >> Self::SHIFT) as usize;
+        self.bits[i / 64] & (1 << (i % 64)) != 0 && self.sorted.binary_search(&h).is_ok()
+    }
+
+    /// Whether there is no stock.
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+}
+
 /// Tokens of `a` covered by its shingles in `evidence` (ascending: the shared,
 /// non-stock shingles), the number of runs and the words of the longest run.
 fn covered(a: &Shingled, evidence: &[u64], k: usize) -> (u32, u32, u32) {
@@ -124,7 +167,7 @@ fn covered(a: &Shingled, evidence: &[u64], k: usize) -> (u32, u32, u32) {
 
 /// Measures the overlap of two documents. `stock` is the ascending list of
 /// shingle hashes over the document-frequency cap.
-pub fn overlap(a: &Shingled, b: &Shingled, stock: &[u64], k: usize) -> Overlap {
+pub fn overlap(a: &Shingled, b: &Shingled, stock: &Stock, k: usize) -> Overlap {
     // The shared shingles by one merge of the two sorted sets; the evidence
     // is those that are not stock. Runs are then found by looking each
     // position up in this (usually small) list.
@@ -143,7 +186,7 @@ pub fn overlap(a: &Shingled, b: &Shingled, stock: &[u64], k: usize) -> Overlap {
     }
     let shared = evidence.len();
     if !stock.is_empty() {
-        evidence.retain(|h| !contains(stock, *h));
+        evidence.retain(|h| !stock.contains(*h));
     }
     let union = a.set.len() + b.set.len() - shared;
     let (a_words, passages, longest) = covered(a, &evidence, k);
@@ -185,9 +228,26 @@ mod tests {
     };
 
     #[test]
+    fn stock_filter_answers_like_the_sorted_list() {
+        let all: Vec<u64> = (0..20_000u64).map(crate::hash::splitmix64).collect();
+        let (held, others) = all.split_at(5_000);
+        let stock = Stock::new(held.to_vec());
+        assert!(held.iter().all(|&h| stock.contains(h)));
+        let mut sorted = held.to_vec();
+        sorted.sort_unstable();
+        for &h in others {
+            assert_eq!(stock.contains(h), sorted.binary_search(&h).is_ok(), "{h}");
+        }
+        // Same top 20 bits as a stock hash but not stock: the list decides.
+        let twin = held[0] ^ 1;
+        assert!(!stock.contains(twin));
+        assert!(!Stock::default().contains(held[0]));
+    }
+
+    #[test]
     fn identical_documents_have_jaccard_one() {
         let a = doc("one two three four five six seven eight nine ten eleven");
-        let o = overlap(&a, &a, &[], 5);
+        let o = overlap(&a, &a, &Stock::default(), 5);
         assert_eq!(o.jaccard, 1.0);
         assert_eq!(o.a_words, 11);
         assert_eq!(o.passages, 1);
@@ -201,7 +261,7 @@ mod tests {
         let b = doc(&format!(
             "local news first then {wire} and then a long tail of local copy that has nothing to do with it at all really nothing"
         ));
-        let o = overlap(&a, &b, &[], 5);
+        let o = overlap(&a, &b, &Stock::default(), 5);
         assert_eq!(o.a_words, 17);
         assert_eq!(o.b_words, 17);
         assert_eq!(o.a_in_b, 1.0);
@@ -214,7 +274,7 @@ mod tests {
     fn stock_shingles_do_not_count_as_passages() {
         let a = doc("alpha beta gamma delta epsilon zeta eta theta iota kappa");
         let stock = a.set.clone();
-        let o = overlap(&a, &a, &stock, 5);
+        let o = overlap(&a, &a, &Stock::new(stock.clone()), 5);
         assert_eq!(o.a_words, 0);
         assert_eq!(o.jaccard, 1.0, "near-duplicate test still sees them");
     }
@@ -223,7 +283,7 @@ mod tests {
     fn unrelated_documents_are_not_an_edge() {
         let a = doc("one two three four five six seven eight nine ten");
         let b = doc("eleven twelve thirteen fourteen fifteen sixteen seventeen");
-        let o = overlap(&a, &b, &[], 5);
+        let o = overlap(&a, &b, &Stock::default(), 5);
         assert_eq!(o.shared_shingles, 0);
         assert!(!o.is_edge(&PARAMS));
     }
