@@ -131,16 +131,7 @@ pub fn article<'a>(b: &'a BatchOutcome, a: &'a BatchArticle) -> ArticleOut<'a> {
                 .occurrences
                 .iter()
                 .filter(|oc| oc.member as usize == me || peer(oc.member))
-                .map(|oc| OccurrenceOut {
-                    path: path_str(
-                        &o.documents[story.members[oc.member as usize].doc as usize].path,
-                    ),
-                    member: oc.member,
-                    bytes: [oc.bytes.0, oc.bytes.1],
-                    start: oc.start,
-                    end: oc.end,
-                    words: oc.words,
-                })
+                .map(|oc| super::json::occurrence(o, story, oc))
                 .collect(),
         });
     }

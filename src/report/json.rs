@@ -149,6 +149,18 @@ fn document(o: &Outcome, d: u32) -> DocumentOut<'_> {
     }
 }
 
+/// The serialisable form of one occurrence of a passage of story `s`.
+pub fn occurrence(o: &Outcome, s: &Story, oc: &crate::passages::Occurrence) -> OccurrenceOut {
+    OccurrenceOut {
+        path: path_str(&o.documents[s.members[oc.member as usize].doc as usize].path),
+        member: oc.member,
+        bytes: [oc.bytes.0, oc.bytes.1],
+        start: oc.start,
+        end: oc.end,
+        words: oc.words,
+    }
+}
+
 /// The serialisable form of a story.
 pub fn story<'a>(o: &'a Outcome, s: &'a Story) -> StoryOut<'a> {
     StoryOut {
@@ -182,16 +194,7 @@ pub fn story<'a>(o: &'a Outcome, s: &'a Story) -> StoryOut<'a> {
                 occurrences: p
                     .occurrences
                     .iter()
-                    .map(|oc| OccurrenceOut {
-                        path: path_str(
-                            &o.documents[s.members[oc.member as usize].doc as usize].path,
-                        ),
-                        member: oc.member,
-                        bytes: [oc.bytes.0, oc.bytes.1],
-                        start: oc.start,
-                        end: oc.end,
-                        words: oc.words,
-                    })
+                    .map(|oc| occurrence(o, s, oc))
                     .collect(),
             })
             .collect(),
