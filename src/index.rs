@@ -12,7 +12,7 @@
 //! | `articles` | one row per file: `path` as given, `text`, `bytes`, `title`, `encoding`, `batch` |
 //! | `fingerprints` | winnowed fingerprints → text (stock phrases left out) |
 //! | `bands` | LSH band keys of each text's MinHash signature → text |
-//! | `edges` | verified pairs of texts, with strength |
+//! | `edges` | verified pairs of texts: strength as first verified, and after the boilerplate pass (`last_*`, NULL when dropped there) |
 //! | `stock` | stock phrases (`kind` 0: over the document-frequency cap, 1: boilerplate) |
 //! | `stories` | every story id ever given, when it was made, and what it was merged into |
 //! | `batches` | one row per build or add |
@@ -279,7 +279,8 @@ CREATE TABLE fingerprints(hash INTEGER NOT NULL, text INTEGER NOT NULL,
 CREATE TABLE bands(band INTEGER NOT NULL, key INTEGER NOT NULL, text INTEGER NOT NULL,
     PRIMARY KEY(band, key, text)) WITHOUT ROWID;
 CREATE TABLE edges(a INTEGER NOT NULL, b INTEGER NOT NULL, strength REAL NOT NULL,
-    strong INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;
+    strong INTEGER NOT NULL, last_strength REAL, last_strong INTEGER,
+    PRIMARY KEY(a, b)) WITHOUT ROWID;
 CREATE INDEX edges_b ON edges(b);
 CREATE TABLE stock(hash INTEGER PRIMARY KEY, kind INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE stories(
@@ -468,7 +469,7 @@ impl Index {
             }
             let text_ids: Vec<i64> = (1..=internals.node_content.len() as i64).collect();
             write_postings(&tx, &internals, &text_ids).map_err(&e)?;
-            write_edges(&tx, &internals.edges, &text_ids).map_err(&e)?;
+            write_edges(&tx, &internals.first_edges, &internals.edges, &text_ids).map_err(&e)?;
             write_stock(&tx, &internals).map_err(&e)?;
             tx.execute(
                 "INSERT INTO batches(id, articles, new_texts, at_unix) VALUES (1, ?1, ?2, ?3)",
@@ -710,7 +711,7 @@ impl Index {
             })
             .map_err(&e)?;
 
-        let known = read_stock(&tx).map_err(&e)?;
+        let mut known = read_stock(&tx).map_err(&e)?;
         let before = summary(&tx).map_err(&e)?;
         let (files, mut errors) = crate::load::discover(paths, &cfg.extensions);
 
@@ -912,6 +913,39 @@ impl Index {
             }
         }
         let neighbourhood = inputs.len() as u64;
+        // The stored edges among the neighbourhood, taken instead of
+        // verifying those pairs again.
+        {
+            let content_of: HashMap<i64, u64> =
+                text_of_content.iter().map(|(&c, t)| (t.0, c)).collect();
+            let mut out_a = tx
+                .prepare_cached(
+                    "SELECT b, strength, strong, last_strength, last_strong FROM edges WHERE a = ?1",
+                )
+                .map_err(&e)?;
+            for &a in &hood {
+                type Row = (i64, f64, bool, Option<f64>, Option<bool>);
+                let rows: Vec<Row> = out_a
+                    .query_map([a], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .map_err(&e)?
+                    .collect::<Result<_, _>>()
+                    .map_err(&e)?;
+                for (b, strength, strong, last_strength, last_strong) in rows {
+                    if let (Some(&ca), Some(&cb)) = (content_of.get(&a), content_of.get(&b)) {
+                        known.edges.insert(
+                            (ca.min(cb), ca.max(cb)),
+                            crate::KnownEdge {
+                                first: (strength, strong),
+                                last: last_strength.zip(last_strong),
+                            },
+                        );
+                    }
+                }
+            }
+            known.archive = content_of.into_values().collect();
+        }
 
         // 4. The pipeline over batch + neighbourhood; passages only for the
         //    stories that hold batch articles.
@@ -1138,12 +1172,13 @@ impl Index {
                     .map(|(f, &fresh)| if fresh { f.clone() } else { Vec::new() })
                     .collect(),
                 edges: Vec::new(),
+                first_edges: Vec::new(),
                 seqs: Vec::new(),
                 over_df: internals.over_df.clone(),
                 boilerplate: internals.boilerplate.clone(),
             };
             write_postings(&tx, &only_fresh, &text_ids).map_err(&e)?;
-            write_edges(&tx, &internals.edges, &text_ids).map_err(&e)?;
+            write_edges(&tx, &internals.first_edges, &internals.edges, &text_ids).map_err(&e)?;
             write_stock(&tx, &only_fresh).map_err(&e)?;
             {
                 let mut ins = tx
@@ -1425,17 +1460,37 @@ fn write_postings(
     Ok(())
 }
 
+/// Writes the edges as first verified, each with what the boilerplate pass
+/// left of it.
 fn write_edges(
     conn: &Connection,
-    edges: &[crate::cluster::Edge],
+    first: &[crate::cluster::Edge],
+    last: &[crate::cluster::Edge],
     text_ids: &[i64],
 ) -> rusqlite::Result<()> {
-    let mut st = conn.prepare_cached(
-        "INSERT OR REPLACE INTO edges(a, b, strength, strong) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for e in edges {
+    let pair = |e: &crate::cluster::Edge| {
         let (a, b) = (text_ids[e.a as usize], text_ids[e.b as usize]);
-        st.execute(params![a.min(b), a.max(b), e.strength, e.strong])?;
+        (a.min(b), a.max(b))
+    };
+    let kept: HashMap<(i64, i64), (f64, bool)> = last
+        .iter()
+        .map(|e| (pair(e), (e.strength, e.strong)))
+        .collect();
+    let mut st = conn.prepare_cached(
+        "INSERT OR REPLACE INTO edges(a, b, strength, strong, last_strength, last_strong)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for e in first {
+        let (a, b) = pair(e);
+        let k = kept.get(&(a, b));
+        st.execute(params![
+            a,
+            b,
+            e.strength,
+            e.strong,
+            k.map(|k| k.0),
+            k.map(|k| k.1)
+        ])?;
     }
     Ok(())
 }

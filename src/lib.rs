@@ -496,6 +496,22 @@ pub(crate) struct KnownStock {
     pub over_df: Vec<u64>,
     /// Shingles found to be boilerplate (sorted, distinct).
     pub boilerplate: Vec<u64>,
+    /// Text hashes of archive texts whose verified edges among themselves
+    /// are all in `edges`: those pairs are taken, not verified again.
+    pub archive: std::collections::HashSet<u64>,
+    /// Verified edges between archive texts, by text hashes (smaller
+    /// first): as first verified (strength, strong), and as kept after the
+    /// boilerplate pass (`None`: dropped).
+    pub edges: std::collections::HashMap<(u64, u64), KnownEdge>,
+}
+
+/// An edge as an index keeps it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KnownEdge {
+    /// Strength and strong, as first verified.
+    pub first: (f64, bool),
+    /// The same after the boilerplate pass; `None` when it was dropped.
+    pub last: Option<(f64, bool)>,
 }
 
 /// What a run computed on the way, kept for an index.
@@ -510,6 +526,8 @@ pub(crate) struct Internals {
     pub bands: Vec<Vec<u64>>,
     /// Verified edges between nodes.
     pub edges: Vec<cluster::Edge>,
+    /// The edges as first verified, before the boilerplate pass.
+    pub first_edges: Vec<cluster::Edge>,
     /// Shingle sequence of each node.
     pub seqs: Vec<Vec<u64>>,
     /// Shingles over the document-frequency cap in this input (sorted).
@@ -676,36 +694,56 @@ pub(crate) fn pipeline(
     // Verify, cluster.
     let t = Instant::now();
     let vp = cfg.verify_params();
-    let verify_all = |pairs: &[(u32, u32)], stock: &[u64]| -> Vec<cluster::Edge> {
-        let stock = verify::Stock::new(stock.to_vec());
-        let stock = &stock;
-        progress.stage("verifying", pairs.len() as u64);
-        pairs
-            .par_iter()
-            .filter_map(|&(a, b)| {
-                progress.advance(1);
-                let o = verify::overlap(
-                    &shingled[a as usize],
-                    &shingled[b as usize],
-                    stock,
-                    cfg.shingle,
-                );
-                o.is_edge(&vp).then_some(cluster::Edge {
-                    a,
-                    b,
-                    strength: o.strength(),
-                    strong: o.jaccard >= cfg.threshold
-                        || o.longest >= cfg.strong_words
-                        || o.coverage >= cfg.strong_coverage,
+    // With `reuse`, pairs of two archive texts take their stored edge:
+    // `Some(false)` as first verified, `Some(true)` after the boilerplate pass.
+    let verify_all =
+        |pairs: &[(u32, u32)], stock: &[u64], reuse: Option<bool>| -> Vec<cluster::Edge> {
+            let stock = verify::Stock::new(stock.to_vec());
+            let stock = &stock;
+            progress.stage("verifying", pairs.len() as u64);
+            pairs
+                .par_iter()
+                .filter_map(|&(a, b)| {
+                    progress.advance(1);
+                    let (ca, cb) = (node_content[a as usize], node_content[b as usize]);
+                    if let Some(last) = reuse
+                        && known.archive.contains(&ca)
+                        && known.archive.contains(&cb)
+                    {
+                        return known
+                            .edges
+                            .get(&(ca.min(cb), ca.max(cb)))
+                            .and_then(|k| if last { k.last } else { Some(k.first) })
+                            .map(|(strength, strong)| cluster::Edge {
+                                a,
+                                b,
+                                strength,
+                                strong,
+                            });
+                    }
+                    let o = verify::overlap(
+                        &shingled[a as usize],
+                        &shingled[b as usize],
+                        stock,
+                        cfg.shingle,
+                    );
+                    o.is_edge(&vp).then_some(cluster::Edge {
+                        a,
+                        b,
+                        strength: o.strength(),
+                        strong: o.jaccard >= cfg.threshold
+                            || o.longest >= cfg.strong_words
+                            || o.coverage >= cfg.strong_coverage,
+                    })
                 })
-            })
-            .collect()
-    };
+                .collect()
+        };
     let pairs: Vec<(u32, u32)> = cands.iter().map(|c| (c.a, c.b)).collect();
     drop(cands);
-    let mut edges = verify_all(&pairs, &stock);
+    let mut edges = verify_all(&pairs, &stock, Some(false));
     drop(pairs);
     stats.timings_ms.verify = ms(t);
+    let first_edges = if keep { edges.clone() } else { Vec::new() };
     let t = Instant::now();
     let mut groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
     stats.timings_ms.cluster = ms(t);
@@ -750,7 +788,13 @@ pub(crate) fn pipeline(
             stock.dedup();
             // More stock only removes evidence: only the edges can change.
             let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
-            edges = verify_all(&pairs, &stock);
+            // Stored archive edges already left out the archive's stock;
+            // they change only if this run finds stock the archive lacks.
+            let fresh = local_boilerplate
+                .iter()
+                .chain(&local_over_df)
+                .any(|h| !is_in(&known.boilerplate, *h) && !is_in(&known.over_df, *h));
+            edges = verify_all(&pairs, &stock, (!fresh).then_some(true));
             groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
         }
         stats.timings_ms.boilerplate = ms(t);
@@ -876,6 +920,7 @@ pub(crate) fn pipeline(
         fingerprints,
         bands,
         edges,
+        first_edges,
         seqs: kept_seqs,
         over_df: local_over_df,
         boilerplate: local_boilerplate,
