@@ -50,8 +50,8 @@ timed() {
     "$(printf '%s\n' "${rss[@]}" | median | awk '{printf "%.0f", $1/1024}')"
 }
 
-printf '| archive articles | index MB | build s | build peak MiB | check s | check peak MiB | archive articles regrouped | main command over archive+batch s | main / check |\n'
-printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| archive articles | index MB | build s | build peak MiB | check s | check peak MiB | archive articles regrouped | main command over archive+batch s | main / check | batch articles with the one-run story |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for size in $SIZES; do
   dir="$OUT/archive-$size"
   mkdir -p "$dir"
@@ -65,7 +65,25 @@ for size in $SIZES; do
   read_again=$("$BIN" index check --format json "$idx" "$OUT/batch" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["neighbourhood"])')
   read -r fw _ < <(timed "$BIN" --format json "$dir" "$OUT/batch")
+  # Does each batch article get the story one run over archive + batch gives it?
+  "$BIN" --format json "$dir" "$OUT/batch" >"$OUT/main-$size.json"
+  "$BIN" index check --format json "$idx" "$OUT/batch" >"$OUT/check-$size.json"
+  agree=$(python3 - "$OUT/main-$size.json" "$OUT/check-$size.json" <<'PY'
+import json, os, sys
+base = os.path.basename
+main, check = (json.load(open(p)) for p in sys.argv[1:3])
+story = {}
+for s in main["stories"]:
+    names = sorted(base(d["path"]) for d in s["documents"])
+    for n in names:
+        story[n] = names
+got = {s["id"]: sorted(base(d["path"]) for d in s["documents"]) for s in check["stories"]}
+same = sum((got.get(a["story"]) if a["story"] else None) == story.get(base(a["path"]))
+           for a in check["articles"])
+print(f"{same}/{len(check['articles'])}")
+PY
+)
   ratio=$(awk -v a="$fw" -v b="$cw" 'BEGIN {printf "%.1f", a / b}')
-  printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s× |\n' \
-    "$n" "$mb" "$bw" "$(awk -v m="$bm" 'BEGIN {print m/1024}')" "$cw" "$cm" "$read_again" "$fw" "$ratio"
+  printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s× | %s |\n' \
+    "$n" "$mb" "$bw" "$(awk -v m="$bm" 'BEGIN {print m/1024}')" "$cw" "$cm" "$read_again" "$fw" "$ratio" "$agree"
 done
