@@ -432,37 +432,21 @@ impl Index {
             tx.execute_batch(SCHEMA).map_err(&e)?;
             write_meta(&tx, cfg).map_err(&e)?;
             // Texts are numbered 1.. in text-hash order (the nodes' order).
-            let story_of_node = story_of_nodes(&outcome, internals.node_content.len());
+            let n_nodes = internals.node_content.len();
+            let stories: Vec<Option<String>> = story_of_nodes(&outcome, n_nodes)
+                .into_iter()
+                .map(|s| s.map(|s| outcome.stories[s].id.clone()))
+                .collect();
+            let text_ids: Vec<i64> = (1..=n_nodes as i64).collect();
+            let fresh = vec![true; n_nodes];
+            let archive = vec![false; outcome.documents.len()];
+            let ids = Ids {
+                text: &text_ids,
+                fresh: &fresh,
+                batch: 1,
+            };
+            write_texts(&tx, &outcome, &internals, &ids, &stories, &archive).map_err(&e)?;
             {
-                let mut st = tx
-                    .prepare("INSERT INTO texts(id, content, words, story, batch, seq) VALUES (?1, ?2, ?3, ?4, 1, ?5)")
-                    .map_err(&e)?;
-                for (n, &c) in internals.node_content.iter().enumerate() {
-                    let story = story_of_node[n].map(|s| outcome.stories[s].id.clone());
-                    st.execute(params![
-                        n as i64 + 1,
-                        signed(c),
-                        internals.node_words[n],
-                        story,
-                        seq_to_blob(&internals.seqs[n])
-                    ])
-                    .map_err(&e)?;
-                }
-                let mut st = tx
-                    .prepare("INSERT OR IGNORE INTO articles(path, text, bytes, title, encoding, batch) VALUES (?1, ?2, ?3, ?4, ?5, 1)")
-                    .map_err(&e)?;
-                for d in &outcome.documents {
-                    if let Some(n) = d.node {
-                        st.execute(params![
-                            path_string(&d.path),
-                            n as i64 + 1,
-                            d.bytes as i64,
-                            d.title,
-                            encoding_name(d.encoding)
-                        ])
-                        .map_err(&e)?;
-                    }
-                }
                 let mut st = tx
                     .prepare("INSERT INTO stories(id, created_batch) VALUES (?1, 1)")
                     .map_err(&e)?;
@@ -470,8 +454,7 @@ impl Index {
                     st.execute(params![s.id]).map_err(&e)?;
                 }
             }
-            let text_ids: Vec<i64> = (1..=internals.node_content.len() as i64).collect();
-            write_postings(&tx, &internals, &text_ids).map_err(&e)?;
+            write_postings(&tx, &internals, &ids).map_err(&e)?;
             write_edges(&tx, &internals.first_edges, &internals.edges, &text_ids).map_err(&e)?;
             write_stock(&tx, &internals).map_err(&e)?;
             tx.execute(
@@ -1088,10 +1071,11 @@ impl Index {
             ids
         };
         let existing_texts: BTreeSet<i64> = hood.iter().copied().collect();
-        let new_texts = text_ids
+        let fresh: Vec<bool> = text_ids
             .iter()
-            .filter(|t| !existing_texts.contains(t))
-            .count() as i64;
+            .map(|t| !existing_texts.contains(t))
+            .collect();
+        let new_texts = fresh.iter().filter(|&&f| f).count() as i64;
         let new_articles = outcome
             .documents
             .iter()
@@ -1109,80 +1093,20 @@ impl Index {
                 format_version: FORMAT_VERSION,
             }
         } else {
-            {
-                let mut ins_text = tx
-                .prepare_cached("INSERT INTO texts(id, content, words, story, batch, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(&e)?;
-                let mut set_story = tx
-                    .prepare_cached("UPDATE texts SET story = ?2 WHERE id = ?1")
-                    .map_err(&e)?;
-                for n in 0..n_nodes {
-                    let story = story_of_node[n].map(|s| new_ids[s].clone());
-                    if existing_texts.contains(&text_ids[n]) {
-                        set_story.execute(params![text_ids[n], story]).map_err(&e)?;
-                    } else {
-                        ins_text
-                            .execute(params![
-                                text_ids[n],
-                                signed(internals.node_content[n]),
-                                internals.node_words[n],
-                                story,
-                                batch_no,
-                                seq_to_blob(&internals.seqs[n])
-                            ])
-                            .map_err(&e)?;
-                    }
-                }
-                let mut ins_article = tx
-                .prepare_cached("INSERT OR IGNORE INTO articles(path, text, bytes, title, encoding, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(&e)?;
-                for (d, doc) in outcome.documents.iter().enumerate() {
-                    if archive[d] {
-                        continue;
-                    }
-                    if let Some(n) = doc.node {
-                        ins_article
-                            .execute(params![
-                                path_string(&doc.path),
-                                text_ids[n as usize],
-                                doc.bytes as i64,
-                                doc.title,
-                                encoding_name(doc.encoding),
-                                batch_no
-                            ])
-                            .map_err(&e)?;
-                    }
-                }
-            }
-            let fresh_nodes: Vec<bool> = text_ids
-                .iter()
-                .map(|t| !existing_texts.contains(t))
-                .collect();
-            delete_inner_edges(&tx, &hood).map_err(&e)?;
-            let only_fresh = crate::Internals {
-                node_content: Vec::new(),
-                node_words: Vec::new(),
-                fingerprints: internals
-                    .fingerprints
-                    .iter()
-                    .zip(&fresh_nodes)
-                    .map(|(f, &fresh)| if fresh { f.clone() } else { Vec::new() })
-                    .collect(),
-                bands: internals
-                    .bands
-                    .iter()
-                    .zip(&fresh_nodes)
-                    .map(|(f, &fresh)| if fresh { f.clone() } else { Vec::new() })
-                    .collect(),
-                edges: Vec::new(),
-                first_edges: Vec::new(),
-                seqs: Vec::new(),
-                over_df: internals.over_df.clone(),
-                boilerplate: internals.boilerplate.clone(),
+            let ids = Ids {
+                text: &text_ids,
+                fresh: &fresh,
+                batch: batch_no,
             };
-            write_postings(&tx, &only_fresh, &text_ids).map_err(&e)?;
+            let stories: Vec<Option<String>> = story_of_node
+                .iter()
+                .map(|s| s.map(|s| new_ids[s].clone()))
+                .collect();
+            write_texts(&tx, &outcome, &internals, &ids, &stories, &archive).map_err(&e)?;
+            delete_inner_edges(&tx, &hood).map_err(&e)?;
+            write_postings(&tx, &internals, &ids).map_err(&e)?;
             write_edges(&tx, &internals.first_edges, &internals.edges, &text_ids).map_err(&e)?;
-            write_stock(&tx, &only_fresh).map_err(&e)?;
+            write_stock(&tx, &internals).map_err(&e)?;
             {
                 let mut ins = tx
                     .prepare_cached("INSERT INTO stories(id, created_batch) VALUES (?1, ?2)")
@@ -1425,16 +1349,78 @@ fn write_meta(conn: &Connection, cfg: &Config) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How a run's nodes map onto the index.
+struct Ids<'a> {
+    /// Text id of each node.
+    text: &'a [i64],
+    /// Whether each node is a text new to the index.
+    fresh: &'a [bool],
+    /// The batch being written.
+    batch: i64,
+}
+
+/// Writes the run's texts and articles: new texts with their story, texts
+/// already indexed get their story updated; the articles of `archive`
+/// documents are already there.
+fn write_texts(
+    conn: &Connection,
+    outcome: &Outcome,
+    internals: &crate::Internals,
+    ids: &Ids<'_>,
+    stories: &[Option<String>],
+    archive: &[bool],
+) -> rusqlite::Result<()> {
+    let mut ins_text = conn.prepare_cached(
+        "INSERT INTO texts(id, content, words, story, batch, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut set_story = conn.prepare_cached("UPDATE texts SET story = ?2 WHERE id = ?1")?;
+    for (n, story) in stories.iter().enumerate() {
+        if ids.fresh[n] {
+            ins_text.execute(params![
+                ids.text[n],
+                signed(internals.node_content[n]),
+                internals.node_words[n],
+                story,
+                ids.batch,
+                seq_to_blob(&internals.seqs[n])
+            ])?;
+        } else {
+            set_story.execute(params![ids.text[n], story])?;
+        }
+    }
+    let mut ins_article = conn.prepare_cached(
+        "INSERT OR IGNORE INTO articles(path, text, bytes, title, encoding, batch)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (doc, _) in outcome.documents.iter().zip(archive).filter(|d| !d.1) {
+        if let Some(n) = doc.node {
+            ins_article.execute(params![
+                path_string(&doc.path),
+                ids.text[n as usize],
+                doc.bytes as i64,
+                doc.title,
+                encoding_name(doc.encoding),
+                ids.batch
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the fingerprints and band keys of the texts new to the index.
 fn write_postings(
     conn: &Connection,
     internals: &crate::Internals,
-    text_ids: &[i64],
+    ids: &Ids<'_>,
 ) -> rusqlite::Result<()> {
+    let text_ids = ids.text;
+    let fresh = |n: &usize| ids.fresh[*n];
     // Sorted, so the B-trees are filled in order.
     let mut fps: Vec<(i64, i64)> = internals
         .fingerprints
         .iter()
         .enumerate()
+        .filter(|(n, _)| fresh(n))
         .flat_map(|(n, f)| f.iter().map(move |&h| (signed(h), text_ids[n])))
         .filter(|&(h, _)| internals.over_df.binary_search(&unsigned(h)).is_err())
         .collect();
@@ -1448,6 +1434,7 @@ fn write_postings(
         .bands
         .iter()
         .enumerate()
+        .filter(|(n, _)| fresh(n))
         .flat_map(|(n, keys)| {
             keys.iter()
                 .enumerate()
