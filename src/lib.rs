@@ -383,7 +383,7 @@ fn fingerprints_of(s: &verify::Shingled, cfg: &Config, stock: &[u64]) -> Vec<u64
     let mut f: Vec<u64> = shingle::winnow(&s.seq, cfg.window)
         .into_iter()
         .map(|p| s.seq[p as usize])
-        .filter(|&h| !is_in(stock, h))
+        .filter(|&h| !verify::contains(stock, h))
         .collect();
     f.sort_unstable();
     f.dedup();
@@ -489,7 +489,8 @@ pub fn run_with_progress(
     Ok(outcome)
 }
 
-/// Stock phrases known from outside the input: an index's archive.
+/// What an index knows of its archive: stock phrases, and the verified
+/// edges between archive texts.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KnownStock {
     /// Shingles over the document-frequency cap (sorted, distinct).
@@ -534,10 +535,6 @@ pub(crate) struct Internals {
     pub over_df: Vec<u64>,
     /// Shingles found to be boilerplate in this input (sorted).
     pub boilerplate: Vec<u64>,
-}
-
-fn is_in(sorted: &[u64], h: u64) -> bool {
-    sorted.binary_search(&h).is_ok()
 }
 
 /// The pipeline after discovery. `known` adds stock phrases from outside the
@@ -668,7 +665,7 @@ pub(crate) fn pipeline(
                 s.set
                     .iter()
                     .copied()
-                    .filter(|&h| is_in(&known.boilerplate, h))
+                    .filter(|&h| verify::contains(&known.boilerplate, h))
             })
             .collect();
         held.par_sort_unstable();
@@ -790,10 +787,9 @@ pub(crate) fn pipeline(
             let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
             // Stored archive edges already left out the archive's stock;
             // they change only if this run finds stock the archive lacks.
-            let fresh = local_boilerplate
-                .iter()
-                .chain(&local_over_df)
-                .any(|h| !is_in(&known.boilerplate, *h) && !is_in(&known.over_df, *h));
+            let fresh = local_boilerplate.iter().chain(&local_over_df).any(|h| {
+                !verify::contains(&known.boilerplate, *h) && !verify::contains(&known.over_df, *h)
+            });
             edges = verify_all(&pairs, &stock, (!fresh).then_some(true));
             groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
         }

@@ -87,7 +87,8 @@ impl Overlap {
     }
 }
 
-fn contains(set: &[u64], h: u64) -> bool {
+/// Whether the ascending list `set` holds `h`.
+pub(crate) fn contains(set: &[u64], h: u64) -> bool {
     set.binary_search(&h).is_ok()
 }
 
