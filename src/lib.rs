@@ -649,7 +649,13 @@ pub(crate) fn pipeline(
         }
     }
     drop(all);
-    let local_over_df = stock.clone();
+    // This input's own stock, kept for an index (and to tell whether it
+    // adds to the archive's).
+    let local_over_df = if keep || !known.archive.is_empty() {
+        stock.clone()
+    } else {
+        Vec::new()
+    };
     if !known.over_df.is_empty() {
         stock.extend_from_slice(&known.over_df);
         stock.sort_unstable();
@@ -694,9 +700,7 @@ pub(crate) fn pipeline(
     // With `reuse`, pairs of two archive texts take their stored edge:
     // `Some(false)` as first verified, `Some(true)` after the boilerplate pass.
     let verify_all =
-        |pairs: &[(u32, u32)], stock: &[u64], reuse: Option<bool>| -> Vec<cluster::Edge> {
-            let stock = verify::Stock::new(stock.to_vec());
-            let stock = &stock;
+        |pairs: &[(u32, u32)], stock: &verify::Stock, reuse: Option<bool>| -> Vec<cluster::Edge> {
             progress.stage("verifying", pairs.len() as u64);
             pairs
                 .par_iter()
@@ -737,7 +741,9 @@ pub(crate) fn pipeline(
         };
     let pairs: Vec<(u32, u32)> = cands.iter().map(|c| (c.a, c.b)).collect();
     drop(cands);
-    let mut edges = verify_all(&pairs, &stock, Some(false));
+    let stock_set = verify::Stock::new(std::mem::take(&mut stock));
+    let mut edges = verify_all(&pairs, &stock_set, Some(false));
+    let mut stock = stock_set.into_sorted();
     drop(pairs);
     stats.timings_ms.verify = ms(t);
     let first_edges = if keep { edges.clone() } else { Vec::new() };
@@ -790,7 +796,9 @@ pub(crate) fn pipeline(
             let fresh = local_boilerplate.iter().chain(&local_over_df).any(|h| {
                 !verify::contains(&known.boilerplate, *h) && !verify::contains(&known.over_df, *h)
             });
-            edges = verify_all(&pairs, &stock, (!fresh).then_some(true));
+            let stock_set = verify::Stock::new(std::mem::take(&mut stock));
+            edges = verify_all(&pairs, &stock_set, (!fresh).then_some(true));
+            stock = stock_set.into_sorted();
             groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
         }
         stats.timings_ms.boilerplate = ms(t);

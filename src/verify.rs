@@ -129,6 +129,11 @@ impl Stock {
         self.bits[i / 64] & (1 << (i % 64)) != 0 && self.sorted.binary_search(&h).is_ok()
     }
 
+    /// The stock hashes, ascending.
+    pub fn into_sorted(self) -> Vec<u64> {
+        self.sorted
+    }
+
     /// Whether there is no stock.
     pub fn is_empty(&self) -> bool {
         self.sorted.is_empty()
