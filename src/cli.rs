@@ -38,6 +38,14 @@ pub enum Command {
         #[command(subcommand)]
         command: IndexCommand,
     },
+    /// A stage of the pipeline on JSON Lines (stdin to stdout), for
+    /// distributed runs such as the Spark job in spark/.
+    #[command(after_help = STAGE_HELP)]
+    Stage {
+        /// Which stage.
+        #[command(subcommand)]
+        command: StageCommand,
+    },
     /// Print a completion script for a shell.
     Completions {
         /// The shell.
@@ -47,6 +55,45 @@ pub enum Command {
     /// Print the man page (roff), generated from the same definitions as --help.
     Man,
 }
+
+/// The stage commands.
+#[derive(Debug, Subcommand)]
+pub enum StageCommand {
+    /// Print the parameters row the other stages take (one JSON line).
+    Params {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        tuning: Tuning,
+    },
+    /// Files to sketches: {path, data?} -> {path, doc, text, words, seq, fingerprints, bands, ...}.
+    Sketch(StageArgs),
+    /// Candidate pairs to verified edges: {a, b, a_seq, b_seq, ...} -> {a, b, strength, strong}.
+    Verify(StageArgs),
+    /// Connected components to stories: {nodes, edges} -> {texts}.
+    Cluster(StageArgs),
+    /// Stories to their passages and JSON Lines: {members, edges, stock} -> {size, order, line}.
+    Passages(StageArgs),
+}
+
+/// Options of a stage.
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// The row printed by `storyclust stage params`.
+    #[arg(long, value_name = "JSON")]
+    pub params: String,
+    /// Worker threads (default: one per core). Output does not depend on it.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+const STAGE_HELP: &str = "\
+The exchange format (version 1) is documented in the library's `stage`
+module and in spark/README.md. Hashes are signed 64-bit integers.
+
+Exit codes:
+  0  every row was processed (files that cannot be read give error rows)
+  2  bad --params (another format or version) or a malformed input row";
 
 /// The index commands.
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,7 @@ pub mod minhash;
 pub mod passages;
 pub mod report;
 pub mod shingle;
+pub mod stage;
 pub mod tokenize;
 pub mod verify;
 
@@ -345,17 +346,15 @@ fn title_of(text: &str) -> String {
     t
 }
 
-fn sketch_file(
-    path: &std::path::Path,
-    cfg: &Config,
-    seeds: &hash::Seeds,
-) -> Result<Sketched, LoadError> {
+fn sketch_file(path: &std::path::Path, cfg: &Config) -> Result<Sketched, LoadError> {
     let text = load::read(path, cfg.max_file_bytes)?;
-    let tokenizer = tokenize::Tokenizer {
-        seed: seeds.token,
-        ocr_fold: cfg.ocr_fold,
-    };
-    let tokens = tokenizer.tokenize(&text.text);
+    Ok(sketch_text(path, &text, cfg))
+}
+
+/// Tokenizes and shingles one decoded file.
+fn sketch_text(path: &std::path::Path, text: &load::Text, cfg: &Config) -> Sketched {
+    let seeds = hash::Seeds::new(cfg.seed);
+    let tokens = cfg.tokenizer().tokenize(&text.text);
     let hashes: Vec<u64> = tokens.iter().map(|t| t.hash).collect();
     let content = hash::words(&hashes, seeds.shingle ^ 0xC0DE);
     let seq = shingle::shingles_of_hashes(&hashes, cfg.shingle, seeds.shingle);
@@ -364,7 +363,7 @@ fn sketch_file(
         load::Encoding::Utf8Bom => text.text.len() as u64 + 3,
         load::Encoding::Windows1252 => text.file_offset(text.text.len()) as u64,
     };
-    Ok(Sketched {
+    Sketched {
         document: Document {
             path: path.to_path_buf(),
             title: title_of(&text.text),
@@ -375,6 +374,26 @@ fn sketch_file(
         },
         content,
         seq,
+    }
+}
+
+/// Verifies one pair of nodes `a < b`: the edge between them, if any.
+fn verified_edge(
+    sa: &verify::Shingled,
+    sb: &verify::Shingled,
+    stock: &verify::Stock,
+    cfg: &Config,
+    a: u32,
+    b: u32,
+) -> Option<cluster::Edge> {
+    let o = verify::overlap(sa, sb, stock, cfg.shingle);
+    o.is_edge(&cfg.verify_params()).then_some(cluster::Edge {
+        a,
+        b,
+        strength: o.strength(),
+        strong: o.jaccard >= cfg.threshold
+            || o.longest >= cfg.strong_words
+            || o.coverage >= cfg.strong_coverage,
     })
 }
 
@@ -423,7 +442,7 @@ pub(crate) fn probe_file(
     over_df: &[u64],
 ) -> Result<Probe, LoadError> {
     let seeds = hash::Seeds::new(cfg.seed);
-    let s = sketch_file(path, cfg, &seeds)?;
+    let s = sketch_file(path, cfg)?;
     let shingled = verify::Shingled::new(s.document.words, s.seq);
     Ok(Probe {
         fingerprints: fingerprints_of(&shingled, cfg, over_df),
@@ -432,6 +451,96 @@ pub(crate) fn probe_file(
         document: s.document,
         content: s.content,
     })
+}
+
+/// What the stories of one run share: their articles, nodes, verified
+/// edges and stock phrases.
+pub(crate) struct StoryContext<'a> {
+    /// The articles (a story's `docs` index them).
+    pub documents: &'a [Document],
+    /// Articles each node stands for.
+    pub node_weight: &'a [u64],
+    /// Text hash of each node.
+    pub node_content: &'a [u64],
+    /// Strength of each verified edge, by its nodes (smaller first).
+    pub edges: &'a std::collections::HashMap<(u32, u32), f64>,
+    /// Stock phrases, ascending.
+    pub stock: &'a [u64],
+    /// Bytes of each article when they were read elsewhere (by document).
+    pub data: Option<&'a [Vec<u8>]>,
+    /// The parameters.
+    pub cfg: &'a Config,
+    /// Seed of the shingle hashes.
+    pub shingle_seed: u64,
+}
+
+/// One story from its nodes and its articles (`docs` ascending): each
+/// member's links and strength, the shared passages when `wanted` (the files
+/// are read again), and its id, the smallest text hash of its nodes.
+pub(crate) fn make_story(
+    ctx: &StoryContext<'_>,
+    nodes: &[u32],
+    docs: &[u32],
+    wanted: bool,
+) -> (Story, Vec<LoadError>) {
+    let documents = ctx.documents;
+    let members: Vec<passages::Member<'_>> = docs
+        .iter()
+        .map(|&d| passages::Member {
+            path: &documents[d as usize].path,
+            node: documents[d as usize].node.expect("story members have text"),
+            data: ctx.data.map(|data| data[d as usize].as_slice()),
+        })
+        .collect();
+    let sp = if wanted {
+        passages::story_passages(&members, ctx.stock, ctx.cfg, ctx.shingle_seed)
+    } else {
+        passages::StoryPassages {
+            shared_words: vec![0; members.len()],
+            ..passages::StoryPassages::default()
+        }
+    };
+    let story_members = docs
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| {
+            let n = documents[d as usize].node.expect("text");
+            let mut links = ctx.node_weight[n as usize] as u32 - 1;
+            let mut strength = links as f64;
+            for &m in nodes {
+                if m == n {
+                    continue;
+                }
+                if let Some(&s) = ctx.edges.get(&(n.min(m), n.max(m))) {
+                    links += ctx.node_weight[m as usize] as u32;
+                    strength += s * ctx.node_weight[m as usize] as f64;
+                }
+            }
+            StoryMember {
+                doc: d,
+                links,
+                strength: if links == 0 {
+                    0.0
+                } else {
+                    strength / links as f64
+                },
+                shared_words: sp.shared_words[i],
+            }
+        })
+        .collect();
+    let id = nodes
+        .iter()
+        .map(|&n| ctx.node_content[n as usize])
+        .min()
+        .unwrap_or(0);
+    (
+        Story {
+            id: format!("{id:016x}"),
+            members: story_members,
+            passages: sp.passages,
+        },
+        sp.errors,
+    )
 }
 
 fn ms(t: Instant) -> u64 {
@@ -566,7 +675,7 @@ pub(crate) fn pipeline(
         .into_par_iter()
         .map(|input| {
             let r = match input {
-                Input::File(p) => sketch_file(&p, cfg, &seeds),
+                Input::File(p) => sketch_file(&p, cfg),
                 Input::Stored(s) => Ok(s),
             };
             progress.advance(1);
@@ -696,7 +805,6 @@ pub(crate) fn pipeline(
 
     // Verify, cluster.
     let t = Instant::now();
-    let vp = cfg.verify_params();
     // With `reuse`, pairs of two archive texts take their stored edge:
     // `Some(false)` as first verified, `Some(true)` after the boilerplate pass.
     let verify_all =
@@ -722,20 +830,14 @@ pub(crate) fn pipeline(
                                 strong,
                             });
                     }
-                    let o = verify::overlap(
+                    verified_edge(
                         &shingled[a as usize],
                         &shingled[b as usize],
                         stock,
-                        cfg.shingle,
-                    );
-                    o.is_edge(&vp).then_some(cluster::Edge {
+                        cfg,
                         a,
                         b,
-                        strength: o.strength(),
-                        strong: o.jaccard >= cfg.threshold
-                            || o.longest >= cfg.strong_words
-                            || o.coverage >= cfg.strong_coverage,
-                    })
+                    )
                 })
                 .collect()
         };
@@ -839,67 +941,25 @@ pub(crate) fn pipeline(
         edge_map.insert((e.a.min(e.b), e.a.max(e.b)), e.strength);
     }
     progress.stage("passages", story_docs.len() as u64);
+    let ctx = StoryContext {
+        documents: &documents,
+        node_weight: &node_weight,
+        node_content: &node_content,
+        edges: &edge_map,
+        stock: &stock,
+        data: None,
+        cfg,
+        shingle_seed: seeds.shingle,
+    };
     let results: Vec<(Story, Vec<LoadError>)> = story_docs
         .par_iter()
         .map(|(nodes, docs)| {
             progress.advance(1);
-            let members: Vec<passages::Member<'_>> = docs
-                .iter()
-                .map(|&d| passages::Member {
-                    path: &documents[d as usize].path,
-                    node: documents[d as usize].node.expect("story members have text"),
-                })
-                .collect();
-            let wanted = report.is_none_or(|r| members.iter().any(|m| r.contains(m.path)));
-            let sp = if wanted {
-                passages::story_passages(&members, &stock, cfg, seeds.shingle)
-            } else {
-                passages::StoryPassages {
-                    shared_words: vec![0; members.len()],
-                    ..passages::StoryPassages::default()
-                }
-            };
-            let story_members = docs
-                .iter()
-                .enumerate()
-                .map(|(i, &d)| {
-                    let n = documents[d as usize].node.expect("text");
-                    let mut links = node_weight[n as usize] as u32 - 1;
-                    let mut strength = links as f64;
-                    for &m in nodes {
-                        if m == n {
-                            continue;
-                        }
-                        if let Some(&s) = edge_map.get(&(n.min(m), n.max(m))) {
-                            links += node_weight[m as usize] as u32;
-                            strength += s * node_weight[m as usize] as f64;
-                        }
-                    }
-                    StoryMember {
-                        doc: d,
-                        links,
-                        strength: if links == 0 {
-                            0.0
-                        } else {
-                            strength / links as f64
-                        },
-                        shared_words: sp.shared_words[i],
-                    }
-                })
-                .collect();
-            let id = nodes
-                .iter()
-                .map(|&n| node_content[n as usize])
-                .min()
-                .unwrap_or(0);
-            (
-                Story {
-                    id: format!("{id:016x}"),
-                    members: story_members,
-                    passages: sp.passages,
-                },
-                sp.errors,
-            )
+            let wanted = report.is_none_or(|r| {
+                docs.iter()
+                    .any(|&d| r.contains(&documents[d as usize].path))
+            });
+            make_story(&ctx, nodes, docs, wanted)
         })
         .collect();
     let mut stories = Vec::with_capacity(results.len());
@@ -968,7 +1028,7 @@ pub fn compare(
     let mut shingled = Vec::with_capacity(2);
     let mut contents = Vec::with_capacity(2);
     for p in [a, b] {
-        let s = sketch_file(p, cfg, &seeds)?;
+        let s = sketch_file(p, cfg)?;
         shingled.push(verify::Shingled::new(s.document.words, s.seq));
         contents.push(s.content);
         documents.push(s.document);
@@ -984,10 +1044,15 @@ pub fn compare(
     );
     let linked = same || overlap.is_edge(&cfg.verify_params());
     let members = [
-        passages::Member { path: a, node: 0 },
+        passages::Member {
+            path: a,
+            node: 0,
+            data: None,
+        },
         passages::Member {
             path: b,
             node: if same { 0 } else { 1 },
+            data: None,
         },
     ];
     let sp = passages::story_passages(&members, &[], cfg, seeds.shingle);

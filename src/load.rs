@@ -123,6 +123,19 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<Text, LoadError> {
     }
 }
 
+/// Decodes the bytes of one file read elsewhere (a distributed run ships
+/// them), refusing more than `max_bytes` as [`read`] does.
+pub fn from_bytes(path: &Path, bytes: Vec<u8>, max_bytes: u64) -> Result<Text, LoadError> {
+    if bytes.len() as u64 > max_bytes {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            limit: max_bytes,
+        });
+    }
+    decode(path, bytes)
+}
+
 /// Reads and decodes one file, refusing files over `max_bytes` without
 /// reading them (memory stays bounded whatever the input holds).
 pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
@@ -153,7 +166,7 @@ pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
 }
 
 /// The sort key of a file: its leading number (if any), then its name and path.
-fn order_key(path: &Path) -> (bool, u128, String, PathBuf) {
+pub(crate) fn order_key(path: &Path) -> (bool, u128, String, PathBuf) {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::FromArgMatches;
 
 use clap::CommandFactory;
-use cli::{Cli, ColorChoice, Command, Format, IndexCommand};
+use cli::{Cli, ColorChoice, Command, Format, IndexCommand, StageCommand};
 use storyclust::report::{self, View};
 
 /// Exit codes, documented in `--help` and README.
@@ -119,6 +119,10 @@ fn run_command(cli: &Cli, command: &Command, matches: &clap::ArgMatches) -> anyh
                 .and_then(|m| m.subcommand());
             return run_index(command, sub.map(|s| s.1));
         }
+        Command::Stage { command } => {
+            drop(out);
+            return run_stage(command);
+        }
         Command::Compare {
             a,
             b,
@@ -151,6 +155,33 @@ fn run_command(cli: &Cli, command: &Command, matches: &clap::ArgMatches) -> anyh
         }
     }
     out.flush().context("cannot write the output")?;
+    Ok(EXIT_OK)
+}
+
+fn run_stage(command: &StageCommand) -> anyhow::Result<u8> {
+    use storyclust::stage::{self, Params, Stage};
+    let (stage, args) = match command {
+        StageCommand::Params { common, tuning } => {
+            let mut cfg = storyclust::Config::default();
+            common.apply(&mut cfg);
+            tuning.apply(&mut cfg);
+            cfg.validate()?;
+            let mut out = io::stdout().lock();
+            serde_json::to_writer(&mut out, &Params::new(cfg))?;
+            writeln!(out).context("cannot write the output")?;
+            return Ok(EXIT_OK);
+        }
+        StageCommand::Sketch(a) => (Stage::Sketch, a),
+        StageCommand::Verify(a) => (Stage::Verify, a),
+        StageCommand::Cluster(a) => (Stage::Cluster, a),
+        StageCommand::Passages(a) => (Stage::Passages, a),
+    };
+    set_threads(args.threads)?;
+    let params = Params::parse(&args.params)?;
+    let mut input = io::BufReader::new(io::stdin().lock());
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    stage::run(stage, &params, &mut input, &mut out)
+        .with_context(|| format!("stage {}", format!("{stage:?}").to_lowercase()))?;
     Ok(EXIT_OK)
 }
 

@@ -65,7 +65,7 @@ pub fn estimate_jaccard(a: &[u64], b: &[u64]) -> f64 {
 }
 
 /// The number of bands and rows used by LSH.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BandsRows {
     /// Number of bands.
     pub bands: usize,

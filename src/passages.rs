@@ -101,6 +101,8 @@ pub struct Member<'a> {
     pub path: &'a Path,
     /// Its content node (identical texts share a node).
     pub node: u32,
+    /// Its bytes, when they were read elsewhere; `None`: read the file.
+    pub data: Option<&'a [u8]>,
 }
 
 struct Loaded {
@@ -161,7 +163,11 @@ pub fn story_passages(
     };
     let mut loaded: Vec<Option<Loaded>> = Vec::with_capacity(members.len());
     for m in members {
-        match load::read(m.path, cfg.max_file_bytes) {
+        let text = match m.data {
+            Some(bytes) => load::from_bytes(m.path, bytes.to_vec(), cfg.max_file_bytes),
+            None => load::read(m.path, cfg.max_file_bytes),
+        };
+        match text {
             Ok(text) => {
                 let tokens = tokenizer.tokenize(&text.text);
                 let seq = shingle::shingles(&tokens, k, shingle_seed);
@@ -323,7 +329,18 @@ mod tests {
             format!("Other\r\n“{shared}” — quoted by another outlet today."),
         )
         .unwrap();
-        let members = [Member { path: &a, node: 0 }, Member { path: &b, node: 1 }];
+        let members = [
+            Member {
+                path: &a,
+                node: 0,
+                data: None,
+            },
+            Member {
+                path: &b,
+                node: 1,
+                data: None,
+            },
+        ];
         let sp = story_passages(&members, &[], &crate::Config::default(), 2);
         assert_eq!(sp.passages.len(), 1);
         let p = &sp.passages[0];
