@@ -16,51 +16,10 @@ use std::time::Duration;
 use assert_cmd::Command as Bin;
 use serde_json::Value;
 
-fn shared() -> PathBuf {
-    std::env::var_os("SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
 /// A reprint corpus of 120 stories (730 files), made once per test run.
 fn corpus() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("index-corpus");
-        let docs = root.join("out/docs");
-        if docs.join(".done").exists() {
-            return docs;
-        }
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        let tar = shared().join("data/reuters21578.tar.gz");
-        assert!(
-            tar.exists(),
-            "{} is missing: the index tests build their corpus from it",
-            tar.display()
-        );
-        let st = Command::new("tar")
-            .arg("-xzf")
-            .arg(&tar)
-            .arg("-C")
-            .arg(&root)
-            .status()
-            .expect("tar runs");
-        assert!(st.success(), "tar failed");
-        let st = Command::new("python3")
-            .arg(shared().join("bench/make_reprints.py"))
-            .arg("--src")
-            .arg(root.join("reuters21578/docs"))
-            .arg("--out")
-            .arg(root.join("out"))
-            .args(["--stories", "120", "--seed", "3"])
-            .stdout(Stdio::null())
-            .status()
-            .expect("python3 runs make_reprints.py");
-        assert!(st.success(), "make_reprints.py failed");
-        std::fs::write(docs.join(".done"), "").unwrap();
-        docs
-    })
+    DIR.get_or_init(|| common::reprint_corpus("index-corpus", 120, 3))
 }
 
 /// Splits the corpus into an archive (70%) and `n` batches, by a fixed
