@@ -16,7 +16,7 @@ import sys
 from pyspark.sql import SparkSession
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import storyclust_spark  # noqa: E402
+import storyclust_spark
 
 
 def main():
@@ -34,8 +34,6 @@ def main():
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    # The executors' Python workers import the job's functions from it.
-    spark.sparkContext.addPyFile(storyclust_spark.__file__)
     code = 0
     try:
         for n in own.partitions.split(","):
