@@ -543,16 +543,18 @@ pub fn passages(
     members.dedup_by(|a, b| a.0 == b.0);
     let mut weight = vec![0u64; texts.len()];
     let mut documents = Vec::with_capacity(members.len());
-    let mut data = Vec::with_capacity(members.len());
-    let mut have_data = false;
+    // Bytes are shipped for every member or for none (then files are read).
+    let shipped = members.iter().filter(|(_, m)| m.data.is_some()).count();
+    if shipped != 0 && shipped != members.len() {
+        return Err("data is given for some members but not all".into());
+    }
+    let have_data = shipped != 0;
+    let mut data = Vec::with_capacity(shipped);
     for (path, m) in members {
         let node = index[&(m.text as u64)];
         weight[node as usize] += 1;
         if let Some(d) = &m.data {
-            have_data = true;
             data.push(decode_data(d)?);
-        } else {
-            data.push(Vec::new());
         }
         documents.push(Document {
             path,
@@ -562,14 +564,6 @@ pub fn passages(
             encoding: m.encoding,
             node: Some(node),
         });
-    }
-    if have_data
-        && data
-            .iter()
-            .zip(&documents)
-            .any(|(d, doc)| d.is_empty() && doc.bytes > 0)
-    {
-        return Err("data is given for some members but not all".into());
     }
     let edges = local_edges(&row.edges, &index)?;
     let edge_map: HashMap<(u32, u32), f64> =
