@@ -72,99 +72,88 @@ pub fn equal_runs<'a, T, K: PartialEq>(
     })
 }
 
-fn pairs_of_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
-    // Runs of equal keys; emit all pairs of runs of length 2..=max_df.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
+/// The candidate pairs of one set of passage-index postings `(fingerprint,
+/// node)`: all pairs of nodes sharing a fingerprint held by `2..=max_df`
+/// nodes, as `a << 32 | b` with `a < b`, one per shared fingerprint. Sorts
+/// `postings`. Also returns the distinct fingerprints and those over the cap.
+pub fn pairs_in_postings(postings: &mut [(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
+    postings.sort_unstable();
+    let max_df = max_df.max(2);
+    let mut pairs = Vec::new();
     let mut distinct = 0u64;
     let mut over = 0u64;
+    let postings = &*postings;
+    let mut run: Vec<u32> = Vec::new();
     for r in equal_runs(postings, |p| p.0) {
+        // A node holds a fingerprint once; a repeated posting adds nothing.
+        run.clear();
+        run.extend(postings[r].iter().map(|p| p.1));
+        run.dedup();
         distinct += 1;
-        if r.len() > max_df {
+        if run.len() > max_df {
             over += 1;
-        } else if r.len() >= 2 {
-            runs.push((r.start, r.end));
+        } else if run.len() >= 2 {
+            for x in 0..run.len() {
+                for y in x + 1..run.len() {
+                    pairs.push(((run[x] as u64) << 32) | run[y] as u64);
+                }
+            }
         }
     }
-    let pairs: Vec<u64> = runs
-        .par_iter()
-        .flat_map_iter(|&(i, j)| {
-            let run = &postings[i..j];
-            (0..run.len()).flat_map(move |x| {
-                (x + 1..run.len()).map(move |y| ((run[x].1 as u64) << 32) | run[y].1 as u64)
-            })
-        })
-        .collect();
     (pairs, distinct, over)
 }
 
-/// Proposes candidate pairs.
-///
-/// `fingerprints[n]` holds node `n`'s distinct fingerprint hashes, `bands[n]`
-/// its LSH band keys (one per band, or none).
-pub fn candidates(
-    fingerprints: &[Vec<u64>],
-    bands: &[Vec<u64>],
-    max_df: usize,
-    min_shared_fingerprints: u32,
-) -> (Vec<Candidate>, CandidateStats) {
-    let mut stats = CandidateStats::default();
+/// Pairs proposed at least `min_shared` times (by as many shared
+/// fingerprints), with their count, ascending. Sorts `pairs`.
+pub fn count_pairs(pairs: &mut [u64], min_shared: u32) -> Vec<(u64, u32)> {
+    pairs.par_sort_unstable();
+    equal_runs(pairs, |&p| p)
+        .map(|r| (pairs[r.start], r.len() as u32))
+        .filter(|&(_, c)| c >= min_shared.max(1))
+        .collect()
+}
 
-    // Passage index.
-    let mut postings: Vec<(u64, u32)> = fingerprints
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(n, fps)| fps.iter().map(move |&h| (h, n as u32)))
-        .collect();
-    postings.par_sort_unstable();
-    postings.dedup();
-    let (mut fp_pairs, distinct, over) = pairs_of_postings(&postings, max_df.max(2));
-    drop(postings);
-    stats.fingerprints = distinct;
-    stats.fingerprints_over_df_cap = over;
-    fp_pairs.par_sort_unstable();
-    let counted: Vec<(u64, u32)> = equal_runs(&fp_pairs, |&p| p)
-        .map(|r| (fp_pairs[r.start], r.len() as u32))
-        .filter(|&(_, c)| c >= min_shared_fingerprints.max(1))
-        .collect();
-    drop(fp_pairs);
-    stats.fingerprint_pairs = counted.len() as u64;
-
-    // LSH buckets.
-    let mut keyed: Vec<(u32, u64, u32)> = bands
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(n, keys)| {
-            keys.iter()
-                .enumerate()
-                .map(move |(b, &k)| (b as u32, k, n as u32))
-        })
-        .collect();
-    keyed.par_sort_unstable();
+/// The LSH pairs of `nodes` nodes whose band keys `keys(n)` gives (one per
+/// band, or none), as `a << 32 | b` with `a < b`, sorted and distinct.
+pub fn lsh_pairs<'a>(
+    nodes: usize,
+    bands: usize,
+    keys: impl Fn(u32) -> &'a [u64] + Sync,
+) -> Vec<u64> {
     let mut lsh_pairs: Vec<u64> = Vec::new();
     let pair = |x: u32, y: u32| ((x.min(y) as u64) << 32) | x.max(y) as u64;
-    for r in equal_runs(&keyed, |k| (k.0, k.1)) {
-        let run = &keyed[r];
-        if run.len() <= 64 {
-            for x in 0..run.len() {
-                for y in x + 1..run.len() {
-                    lsh_pairs.push(pair(run[x].2, run[y].2));
+    for band in 0..bands {
+        let mut keyed: Vec<(u64, u32)> = (0..nodes as u32)
+            .into_par_iter()
+            .filter_map(|n| keys(n).get(band).map(|&k| (k, n)))
+            .collect();
+        keyed.par_sort_unstable();
+        for r in equal_runs(&keyed, |k| k.0) {
+            let run = &keyed[r];
+            if run.len() <= 64 {
+                for x in 0..run.len() {
+                    for y in x + 1..run.len() {
+                        lsh_pairs.push(pair(run[x].1, run[y].1));
+                    }
                 }
-            }
-        } else {
-            for x in 1..run.len() {
-                lsh_pairs.push(pair(run[0].2, run[x].2));
-                if x > 1 {
-                    lsh_pairs.push(pair(run[x - 1].2, run[x].2));
+            } else {
+                for x in 1..run.len() {
+                    lsh_pairs.push(pair(run[0].1, run[x].1));
+                    if x > 1 {
+                        lsh_pairs.push(pair(run[x - 1].1, run[x].1));
+                    }
                 }
             }
         }
     }
-    drop(keyed);
     lsh_pairs.par_sort_unstable();
     lsh_pairs.dedup();
-    stats.lsh_pairs = lsh_pairs.len() as u64;
+    lsh_pairs
+}
 
-    // Merge the two sorted lists.
+/// Merges the counted fingerprint pairs and the LSH pairs (both ascending)
+/// into the candidates.
+pub fn merge(counted: &[(u64, u32)], lsh_pairs: &[u64]) -> Vec<Candidate> {
     let mut out = Vec::with_capacity(counted.len() + lsh_pairs.len());
     let (mut x, mut y) = (0, 0);
     let split = |p: u64| ((p >> 32) as u32, p as u32);
@@ -188,6 +177,36 @@ pub fn candidates(
             y += 1;
         }
     }
+    out
+}
+
+/// Proposes candidate pairs.
+///
+/// `fingerprints[n]` holds node `n`'s distinct fingerprint hashes, `bands[n]`
+/// its LSH band keys (one per band, or none).
+pub fn candidates(
+    fingerprints: &[Vec<u64>],
+    bands: &[Vec<u64>],
+    max_df: usize,
+    min_shared_fingerprints: u32,
+) -> (Vec<Candidate>, CandidateStats) {
+    let mut stats = CandidateStats::default();
+    let mut postings: Vec<(u64, u32)> = fingerprints
+        .iter()
+        .enumerate()
+        .flat_map(|(n, fps)| fps.iter().map(move |&h| (h, n as u32)))
+        .collect();
+    let (mut fp_pairs, distinct, over) = pairs_in_postings(&mut postings, max_df);
+    drop(postings);
+    stats.fingerprints = distinct;
+    stats.fingerprints_over_df_cap = over;
+    let counted = count_pairs(&mut fp_pairs, min_shared_fingerprints);
+    drop(fp_pairs);
+    stats.fingerprint_pairs = counted.len() as u64;
+    let n_bands = bands.iter().map(Vec::len).max().unwrap_or(0);
+    let lsh = lsh_pairs(bands.len(), n_bands, |n| &bands[n as usize]);
+    stats.lsh_pairs = lsh.len() as u64;
+    let out = merge(&counted, &lsh);
     stats.candidates = out.len() as u64;
     (out, stats)
 }

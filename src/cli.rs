@@ -290,6 +290,16 @@ pub struct Common {
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 
+    /// Keep at most this much intermediate data (shingle sequences and
+    /// postings) in memory, and the rest in a temporary file; suffixes K, M,
+    /// G. Results do not depend on it.
+    #[arg(long, default_value = "1G", value_parser = parse_size, value_name = "SIZE")]
+    pub spill_after: u64,
+
+    /// Folder of that temporary file (default: $TMPDIR or the system's).
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -300,10 +310,15 @@ pub struct Common {
 }
 
 impl Common {
-    /// Sets the file selection.
+    /// Sets the file selection (and, for the process, where intermediate
+    /// data spills).
     pub fn apply(&self, cfg: &mut storyclust::Config) {
         cfg.extensions = self.ext.clone();
         cfg.max_file_bytes = self.max_file_size;
+        storyclust::store::set_spill_options(storyclust::store::SpillOptions {
+            budget: self.spill_after,
+            dir: self.temp_dir.clone(),
+        });
     }
 }
 

@@ -40,6 +40,14 @@ pub enum LoadError {
         /// The limit in force.
         limit: u64,
     },
+    /// The run's temporary file could not be written or read back.
+    #[error("{}: {message}", path.display())]
+    Spill {
+        /// The folder of the temporary file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl LoadError {
@@ -49,7 +57,8 @@ impl LoadError {
             LoadError::Io { path, .. }
             | LoadError::Walk { path, .. }
             | LoadError::Binary { path, .. }
-            | LoadError::TooLarge { path, .. } => path,
+            | LoadError::TooLarge { path, .. }
+            | LoadError::Spill { path, .. } => path,
         }
     }
 }

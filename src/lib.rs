@@ -32,6 +32,7 @@ pub mod passages;
 pub mod report;
 pub mod shingle;
 pub mod stage;
+pub mod store;
 pub mod tokenize;
 pub mod verify;
 
@@ -386,7 +387,11 @@ fn verified_edge(
     a: u32,
     b: u32,
 ) -> Option<cluster::Edge> {
-    let o = verify::overlap(sa, sb, stock, cfg.shingle);
+    edge_from(&verify::overlap(sa, sb, stock, cfg.shingle), cfg, a, b)
+}
+
+/// The edge a measured overlap of nodes `a < b` makes, if any.
+fn edge_from(o: &verify::Overlap, cfg: &Config, a: u32, b: u32) -> Option<cluster::Edge> {
     o.is_edge(&cfg.verify_params()).then_some(cluster::Edge {
         a,
         b,
@@ -418,6 +423,76 @@ fn bands_of(
 ) -> Vec<u64> {
     let sig = minhash::signature(&s.set, cfg.num_perm, seeds.minhash);
     minhash::band_keys(&sig, bands_rows, seeds.band)
+}
+
+/// Partitions of the hash space the stores split postings into (2^bits):
+/// one partition's postings are sorted and counted at a time.
+const PARTITION_BITS: u32 = 8;
+
+/// The folder spilled data goes to.
+fn spill_dir() -> PathBuf {
+    store::spill_options().dir_or_default()
+}
+
+/// What the sketch stage computes of one article, before it goes to the
+/// stores.
+struct Sketch {
+    document: Document,
+    content: u64,
+    /// Shingle hashes in order.
+    seq: Vec<u64>,
+    /// Distinct shingle hashes, ascending.
+    set: Vec<u64>,
+    /// Distinct fingerprints, ascending, known stock left out.
+    fingerprints: Vec<u64>,
+    /// LSH band keys.
+    bands: Vec<u64>,
+    /// Its shingles that an index already knows as boilerplate.
+    boilerplate: Vec<u64>,
+}
+
+impl Sketch {
+    fn new(
+        s: Sketched,
+        cfg: &Config,
+        seeds: &hash::Seeds,
+        bands_rows: minhash::BandsRows,
+        known: &KnownStock,
+    ) -> Sketch {
+        if s.document.words == 0 {
+            return Sketch {
+                document: s.document,
+                content: s.content,
+                seq: Vec::new(),
+                set: Vec::new(),
+                fingerprints: Vec::new(),
+                bands: Vec::new(),
+                boilerplate: Vec::new(),
+            };
+        }
+        let shingled = verify::Shingled::new(s.document.words, s.seq);
+        let fingerprints = fingerprints_of(&shingled, cfg, &known.over_df);
+        let bands = bands_of(&shingled, cfg, seeds, bands_rows);
+        let boilerplate = if known.boilerplate.is_empty() {
+            Vec::new()
+        } else {
+            shingled
+                .set
+                .iter()
+                .copied()
+                .filter(|&h| verify::contains(&known.boilerplate, h))
+                .collect()
+        };
+        Sketch {
+            document: s.document,
+            content: s.content,
+            seq: shingled.seq,
+            set: shingled.set,
+            fingerprints,
+            bands,
+            boilerplate,
+        }
+    }
 }
 
 /// What an index looks up for one new article.
@@ -667,36 +742,68 @@ pub(crate) fn pipeline(
         ..Stats::default()
     };
 
-    // Tokenize, shingle (parallel, order kept).
+    // Read, tokenize, shingle, sketch: in batches (parallel inside, order
+    // kept), each article's results appended to the run's stores, so that
+    // what stays in memory is per article, not per byte of text.
     let t = Instant::now();
     progress.stage("reading", inputs.len() as u64);
     let n_inputs = inputs.len();
-    let sketched: Vec<Result<Sketched, LoadError>> = inputs
-        .into_par_iter()
-        .map(|input| {
-            let r = match input {
-                Input::File(p) => sketch_file(&p, cfg),
-                Input::Stored(s) => Ok(s),
-            };
-            progress.advance(1);
-            r
-        })
-        .collect();
-    let mut documents = Vec::with_capacity(n_inputs);
-    let mut seqs: Vec<Vec<u64>> = Vec::with_capacity(n_inputs);
+    let mut disk = store::Disk::new(store::spill_options());
+    let mut seqs = store::Sequences::new();
+    let mut df_postings = store::Postings::new(PARTITION_BITS);
+    let mut fp_postings = store::Postings::new(PARTITION_BITS);
+    let mut documents: Vec<Document> = Vec::with_capacity(n_inputs);
+    let mut doc_distinct: Vec<u32> = Vec::with_capacity(n_inputs);
+    let mut doc_bands: Vec<u64> = Vec::new();
+    let mut doc_band_at: Vec<u32> = Vec::with_capacity(n_inputs + 1);
     let mut contents: Vec<(u64, u32)> = Vec::new();
-    for r in sketched {
-        match r {
-            Ok(s) => {
-                if s.document.words > 0 {
-                    contents.push((s.content, documents.len() as u32));
+    let mut known_boilerplate: Vec<u64> = Vec::new();
+    let batch = (rayon::current_num_threads() * 256).max(1024);
+    let mut inputs = inputs.into_iter();
+    loop {
+        let chunk: Vec<Input> = inputs.by_ref().take(batch).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let sketched: Vec<Result<Sketch, LoadError>> = chunk
+            .into_par_iter()
+            .map(|input| {
+                let r = match input {
+                    Input::File(p) => sketch_file(&p, cfg),
+                    Input::Stored(s) => Ok(s),
+                };
+                progress.advance(1);
+                r.map(|s| Sketch::new(s, cfg, &seeds, bands_rows, known))
+            })
+            .collect();
+        for r in sketched {
+            match r {
+                Ok(s) => {
+                    let d = documents.len() as u32;
+                    if s.document.words > 0 {
+                        contents.push((s.content, d));
+                    }
+                    seqs.push(&mut disk, &s.seq);
+                    for &h in &s.set {
+                        df_postings.push(&mut disk, h, d);
+                    }
+                    for &f in &s.fingerprints {
+                        fp_postings.push(&mut disk, f, d);
+                    }
+                    doc_band_at.push(doc_bands.len() as u32);
+                    doc_bands.extend_from_slice(&s.bands);
+                    doc_distinct.push(s.set.len() as u32);
+                    known_boilerplate.extend_from_slice(&s.boilerplate);
+                    documents.push(s.document);
                 }
-                documents.push(s.document);
-                seqs.push(s.seq);
+                Err(e) => errors.push(e),
             }
-            Err(e) => errors.push(e),
         }
     }
+    doc_band_at.push(doc_bands.len() as u32);
+    seqs.finish();
+    known_boilerplate.sort_unstable();
+    known_boilerplate.dedup();
     stats.documents = documents.len() as u64;
     stats.bytes = documents.iter().map(|d| d.bytes).sum();
 
@@ -707,57 +814,79 @@ pub(crate) fn pipeline(
     let mut node_rep: Vec<u32> = Vec::new(); // node -> representative doc
     let mut node_weight: Vec<u64> = Vec::new();
     let mut node_content: Vec<u64> = Vec::new();
+    // Doc -> its node if it is the node's representative (postings of the
+    // other copies of a text are left out: a node counts once).
+    let mut rep_node: Vec<u32> = vec![u32::MAX; documents.len()];
     for (n, r) in candidates::equal_runs(&contents, |c| c.0).enumerate() {
         let docs = &contents[r];
         for &(_, d) in docs {
             documents[d as usize].node = Some(n as u32);
         }
+        rep_node[docs[0].1 as usize] = n as u32;
         node_rep.push(docs[0].1);
         node_weight.push(docs.len() as u64);
         node_content.push(docs[0].0);
     }
+    drop(contents);
     stats.distinct_texts = node_rep.len() as u64;
-    let mut node_seqs: Vec<Vec<u64>> = vec![Vec::new(); node_rep.len()];
-    for (n, &rep) in node_rep.iter().enumerate() {
-        node_seqs[n] = std::mem::take(&mut seqs[rep as usize]);
-    }
-    drop(seqs);
-    let shingled: Vec<verify::Shingled> = node_seqs
-        .into_par_iter()
-        .zip(node_rep.par_iter())
-        .map(|(seq, &rep)| verify::Shingled::new(documents[rep as usize].words, seq))
-        .collect();
-    let fingerprints: Vec<Vec<u64>> = shingled
-        .par_iter()
-        .map(|s| fingerprints_of(s, cfg, &known.over_df))
-        .collect();
-    let bands: Vec<Vec<u64>> = shingled
-        .par_iter()
-        .map(|s| bands_of(s, cfg, &seeds, bands_rows))
-        .collect();
-    // Document frequency of every shingle, over distinct texts. Shingles over
-    // the cap are stock; those in more texts than `max_stories` may be
-    // boilerplate, which is decided after a first clustering.
-    let mut all: Vec<(u64, u32)> = shingled
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(n, s)| s.set.iter().map(move |&h| (h, n as u32)))
-        .collect();
-    all.par_sort_unstable();
+    let node_side = |n: u32, seq: &'_ [u64]| -> (u32, u32) {
+        let rep = node_rep[n as usize] as usize;
+        debug_assert_eq!(seqs.len_of(rep as u32), seq.len());
+        (documents[rep].words, doc_distinct[rep])
+    };
+    let read_error: std::sync::Mutex<Option<std::io::Error>> = std::sync::Mutex::new(None);
+    let note_read_error = |e: std::io::Error| {
+        read_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(e);
+    };
+    let to_nodes = |mut postings: Vec<store::Posting>| -> Vec<store::Posting> {
+        postings.retain_mut(|p| {
+            let n = rep_node[p.1 as usize];
+            p.1 = n;
+            n != u32::MAX
+        });
+        postings
+    };
+
+    // Document frequency of every shingle, over distinct texts, one hash
+    // partition at a time. Shingles over the cap are stock; those in more
+    // texts than `max_stories` may be boilerplate, which is decided after a
+    // first clustering: their postings are kept for it.
     let mut stock: Vec<u64> = Vec::new();
-    // The texts holding each widespread shingle, as one flat list.
-    let mut widespread: Vec<(u64, std::ops::Range<usize>)> = Vec::new();
-    let mut widespread_nodes: Vec<u32> = Vec::new();
-    for r in candidates::equal_runs(&all, |p| p.0) {
-        if r.len() > cfg.max_df {
-            stock.push(all[r.start].0);
-        } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
-            let at = widespread_nodes.len();
-            widespread_nodes.extend(all[r.clone()].iter().map(|p| p.1));
-            widespread.push((all[r.start].0, at..widespread_nodes.len()));
+    let mut widespread = store::Postings::new(PARTITION_BITS);
+    let parts: Vec<usize> = (0..df_postings.partitions()).collect();
+    for group in parts.chunks(rayon::current_num_threads().max(1) * 2) {
+        let done: Vec<(Vec<u64>, Vec<store::Posting>)> = group
+            .par_iter()
+            .map(|&p| {
+                let (postings, err) = df_postings.read(&disk, p);
+                if let Some(e) = err {
+                    note_read_error(e);
+                }
+                let mut all = to_nodes(postings);
+                all.sort_unstable();
+                let mut stock = Vec::new();
+                let mut wide = Vec::new();
+                for r in candidates::equal_runs(&all, |p| p.0) {
+                    if r.len() > cfg.max_df {
+                        stock.push(all[r.start].0);
+                    } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
+                        wide.extend_from_slice(&all[r]);
+                    }
+                }
+                (stock, wide)
+            })
+            .collect();
+        for (s, w) in done {
+            stock.extend(s);
+            for (h, n) in w {
+                widespread.push(&mut disk, h, n);
+            }
         }
     }
-    drop(all);
+    drop(df_postings);
     // This input's own stock, kept for an index (and to tell whether it
     // adds to the archive's).
     let local_over_df = if keep || !known.archive.is_empty() {
@@ -770,76 +899,119 @@ pub(crate) fn pipeline(
         stock.sort_unstable();
         stock.dedup();
     }
-    // Known boilerplate that this input holds.
-    let known_boilerplate: Vec<u64> = if known.boilerplate.is_empty() {
-        Vec::new()
-    } else {
-        let mut held: Vec<u64> = shingled
-            .par_iter()
-            .flat_map_iter(|s| {
-                s.set
-                    .iter()
-                    .copied()
-                    .filter(|&h| verify::contains(&known.boilerplate, h))
-            })
-            .collect();
-        held.par_sort_unstable();
-        held.dedup();
-        held
-    };
     stats.timings_ms.sketch = ms(t);
 
-    // Candidates.
+    // Candidates: the passage index one hash partition at a time, then LSH
+    // band by band.
     let t = Instant::now();
-    let (cands, cstats) =
-        candidates::candidates(&fingerprints, &bands, cfg.max_df, cfg.min_fingerprints);
-    let kept = if keep {
-        Some((fingerprints, bands))
-    } else {
-        drop(fingerprints);
-        drop(bands);
-        None
+    let mut cstats = candidates::CandidateStats::default();
+    let per_part: Vec<(Vec<u64>, u64, u64)> = (0..fp_postings.partitions())
+        .into_par_iter()
+        .map(|p| {
+            let (postings, err) = fp_postings.read(&disk, p);
+            if let Some(e) = err {
+                note_read_error(e);
+            }
+            let mut postings = to_nodes(postings);
+            candidates::pairs_in_postings(&mut postings, cfg.max_df)
+        })
+        .collect();
+    drop(fp_postings);
+    let mut fp_pairs: Vec<u64> = Vec::with_capacity(per_part.iter().map(|p| p.0.len()).sum());
+    for (pairs, distinct, over) in per_part {
+        fp_pairs.extend_from_slice(&pairs);
+        cstats.fingerprints += distinct;
+        cstats.fingerprints_over_df_cap += over;
+    }
+    let counted = candidates::count_pairs(&mut fp_pairs, cfg.min_fingerprints);
+    drop(fp_pairs);
+    cstats.fingerprint_pairs = counted.len() as u64;
+    let node_bands = |n: u32| -> &[u64] {
+        let d = node_rep[n as usize] as usize;
+        &doc_bands[doc_band_at[d] as usize..doc_band_at[d + 1] as usize]
     };
+    let lsh = candidates::lsh_pairs(node_rep.len(), bands_rows.bands, node_bands);
+    cstats.lsh_pairs = lsh.len() as u64;
+    let cands = candidates::merge(&counted, &lsh);
+    drop(counted);
+    drop(lsh);
+    cstats.candidates = cands.len() as u64;
     stats.candidates = cstats;
     stats.timings_ms.candidates = ms(t);
 
-    // Verify, cluster.
+    // Verify, cluster. Pairs are taken in order of their first node, whose
+    // shingles are loaded once for all its partners.
     let t = Instant::now();
     // With `reuse`, pairs of two archive texts take their stored edge:
     // `Some(false)` as first verified, `Some(true)` after the boilerplate pass.
     let verify_all =
         |pairs: &[(u32, u32)], stock: &verify::Stock, reuse: Option<bool>| -> Vec<cluster::Edge> {
             progress.stage("verifying", pairs.len() as u64);
-            pairs
+            let groups: Vec<std::ops::Range<usize>> =
+                candidates::equal_runs(pairs, |p| p.0).collect();
+            let per_group: Vec<Vec<cluster::Edge>> = groups
                 .par_iter()
-                .filter_map(|&(a, b)| {
-                    progress.advance(1);
-                    let (ca, cb) = (node_content[a as usize], node_content[b as usize]);
-                    if let Some(last) = reuse
-                        && known.archive.contains(&ca)
-                        && known.archive.contains(&cb)
-                    {
-                        return known
-                            .edges
-                            .get(&(ca.min(cb), ca.max(cb)))
-                            .and_then(|k| if last { k.last } else { Some(k.first) })
-                            .map(|(strength, strong)| cluster::Edge {
-                                a,
-                                b,
-                                strength,
-                                strong,
-                            });
-                    }
-                    verified_edge(
-                        &shingled[a as usize],
-                        &shingled[b as usize],
-                        stock,
-                        cfg,
-                        a,
-                        b,
-                    )
-                })
-                .collect()
+                .map_init(
+                    || (verify::PairVerifier::new(), Vec::new(), Vec::new()),
+                    |(verifier, seq_a, seq_b), r| {
+                        progress.advance(r.len() as u64);
+                        let a = pairs[r.start].0;
+                        let mut loaded = false;
+                        let mut out = Vec::new();
+                        for &(_, b) in &pairs[r.clone()] {
+                            let (ca, cb) = (node_content[a as usize], node_content[b as usize]);
+                            if let Some(last) = reuse
+                                && known.archive.contains(&ca)
+                                && known.archive.contains(&cb)
+                            {
+                                out.extend(
+                                    known
+                                        .edges
+                                        .get(&(ca.min(cb), ca.max(cb)))
+                                        .and_then(|k| if last { k.last } else { Some(k.first) })
+                                        .map(|(strength, strong)| cluster::Edge {
+                                            a,
+                                            b,
+                                            strength,
+                                            strong,
+                                        }),
+                                );
+                                continue;
+                            }
+                            if !loaded {
+                                if let Err(e) = seqs.get(&disk, node_rep[a as usize], seq_a) {
+                                    note_read_error(e);
+                                    seq_a.clear();
+                                }
+                                let (tokens, distinct) = node_side(a, seq_a);
+                                verifier.load(verify::SeqSide {
+                                    seq: seq_a,
+                                    tokens,
+                                    distinct,
+                                });
+                                loaded = true;
+                            }
+                            if let Err(e) = seqs.get(&disk, node_rep[b as usize], seq_b) {
+                                note_read_error(e);
+                                continue;
+                            }
+                            let (tokens, distinct) = node_side(b, seq_b);
+                            let o = verifier.measure(
+                                verify::SeqSide {
+                                    seq: seq_b,
+                                    tokens,
+                                    distinct,
+                                },
+                                stock,
+                                cfg.shingle,
+                            );
+                            out.extend(edge_from(&o, cfg, a, b));
+                        }
+                        out
+                    },
+                )
+                .collect();
+            per_group.into_iter().flatten().collect()
         };
     let pairs: Vec<(u32, u32)> = cands.iter().map(|c| (c.a, c.b)).collect();
     drop(cands);
@@ -857,7 +1029,7 @@ pub(crate) fn pipeline(
     // singleton counts as its own story) is template, not reused copy. It is
     // added to the stock phrases and the pairs are verified and clustered again.
     let mut local_boilerplate: Vec<u64> = Vec::new();
-    if !widespread.is_empty() || !known_boilerplate.is_empty() {
+    if widespread.len() > 0 || !known_boilerplate.is_empty() {
         let t = Instant::now();
         let mut story_of: Vec<u32> = (0..node_rep.len() as u32)
             .map(|n| groups.len() as u32 + n)
@@ -867,22 +1039,29 @@ pub(crate) fn pipeline(
                 story_of[n as usize] = g as u32;
             }
         }
-        let boilerplate: Vec<u64> = widespread
-            .par_iter()
-            .filter_map(|(h, r)| {
-                let mut stories: Vec<u32> = widespread_nodes[r.clone()]
-                    .iter()
-                    .map(|&n| story_of[n as usize])
-                    .collect();
-                stories.sort_unstable();
-                stories.dedup();
-                (stories.len() > cfg.max_stories).then_some(*h)
+        let per_part: Vec<Vec<u64>> = (0..widespread.partitions())
+            .into_par_iter()
+            .map(|p| {
+                let (wide, err) = widespread.read(&disk, p);
+                if let Some(e) = err {
+                    note_read_error(e);
+                }
+                let mut stories: Vec<u32> = Vec::new();
+                candidates::equal_runs(&wide, |w| w.0)
+                    .filter_map(|r| {
+                        stories.clear();
+                        stories.extend(wide[r.clone()].iter().map(|w| story_of[w.1 as usize]));
+                        stories.sort_unstable();
+                        stories.dedup();
+                        (stories.len() > cfg.max_stories).then_some(wide[r.start].0)
+                    })
+                    .collect()
             })
             .collect();
-        drop(widespread_nodes);
-        local_boilerplate = boilerplate.clone();
+        drop(widespread);
+        local_boilerplate = per_part.concat();
         local_boilerplate.sort_unstable();
-        let mut boilerplate = boilerplate;
+        let mut boilerplate = local_boilerplate.clone();
         boilerplate.extend_from_slice(&known_boilerplate);
         boilerplate.sort_unstable();
         boilerplate.dedup();
@@ -906,12 +1085,38 @@ pub(crate) fn pipeline(
         stats.timings_ms.boilerplate = ms(t);
     }
     stats.stock_shingles = stock.len() as u64;
-    let kept_seqs: Vec<Vec<u64>> = if keep {
-        shingled.into_iter().map(|s| s.seq).collect()
-    } else {
-        drop(shingled);
-        Vec::new()
-    };
+    // An index keeps each node's shingles and fingerprints.
+    let kept = keep.then(|| {
+        let mut seq_of = Vec::with_capacity(node_rep.len());
+        let mut fingerprints = Vec::with_capacity(node_rep.len());
+        let mut bands = Vec::with_capacity(node_rep.len());
+        for n in 0..node_rep.len() as u32 {
+            let mut seq = Vec::new();
+            if let Err(e) = seqs.get(&disk, node_rep[n as usize], &mut seq) {
+                note_read_error(e);
+            }
+            let s = verify::Shingled::new(documents[node_rep[n as usize] as usize].words, seq);
+            fingerprints.push(fingerprints_of(&s, cfg, &known.over_df));
+            bands.push(node_bands(n).to_vec());
+            seq_of.push(s.seq);
+        }
+        (fingerprints, bands, seq_of)
+    });
+    drop(seqs);
+    if let Some((dir, e)) = disk.error.take() {
+        errors.push(LoadError::Spill {
+            path: dir,
+            message: format!("temporary file: {e}; intermediate data kept in memory"),
+        });
+    }
+    if let Some(e) = read_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        errors.push(LoadError::Spill {
+            path: spill_dir(),
+            message: format!(
+                "temporary file could not be read back ({e}); results may be incomplete"
+            ),
+        });
+    }
     stats.edges = edges.len() as u64;
     let t = Instant::now();
     let mut node_docs: Vec<Vec<u32>> = vec![Vec::new(); node_rep.len()];
@@ -975,7 +1180,7 @@ pub(crate) fn pipeline(
     stats.errors = errors.len() as u64;
     stats.timings_ms.total = ms(t_all);
     progress.finish();
-    let internals = kept.map(|(fingerprints, bands)| Internals {
+    let internals = kept.map(|(fingerprints, bands, kept_seqs)| Internals {
         node_words: node_rep
             .iter()
             .map(|&d| documents[d as usize].words)

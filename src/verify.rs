@@ -143,16 +143,24 @@ impl Stock {
 /// Tokens of `a` covered by its shingles in `evidence` (ascending: the shared,
 /// non-stock shingles), the number of runs and the words of the longest run.
 fn covered(a: &Shingled, evidence: &[u64], k: usize) -> (u32, u32, u32) {
+    covered_by(a.tokens, a.seq.len(), k, |i| contains(evidence, a.seq[i]))
+}
+
+/// Tokens covered by the shingle positions `0..len` for which `hit` holds,
+/// the number of runs and the words of the longest run, in a document of
+/// `tokens` tokens and shingles of `k`.
+#[inline]
+fn covered_by(tokens: u32, len: usize, k: usize, hit: impl Fn(usize) -> bool) -> (u32, u32, u32) {
     let k = k.max(1);
-    let span = (a.tokens as usize).min(k);
+    let span = (tokens as usize).min(k);
     let mut words = 0usize;
     let mut runs = 0u32;
     let mut covered_until = 0usize;
     let mut prev = false;
     let mut run_start = 0usize;
     let mut longest = 0usize;
-    for (i, &h) in a.seq.iter().enumerate() {
-        let hit = contains(evidence, h);
+    for i in 0..len {
+        let hit = hit(i);
         if hit {
             if !prev {
                 runs += 1;
@@ -169,6 +177,148 @@ fn covered(a: &Shingled, evidence: &[u64], k: usize) -> (u32, u32, u32) {
         prev = hit;
     }
     (words as u32, runs, longest as u32)
+}
+
+/// One document's side of [`overlap`] without its sorted set: its shingle
+/// sequence, its token count and its number of distinct shingles.
+#[derive(Clone, Copy, Debug)]
+pub struct SeqSide<'a> {
+    /// Shingle hashes in document order.
+    pub seq: &'a [u64],
+    /// Number of tokens.
+    pub tokens: u32,
+    /// Number of distinct shingles.
+    pub distinct: u32,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// Measures the overlap of one document `a` with many others, from shingle
+/// sequences alone: `a`'s distinct shingles go into a hash table once, and
+/// each partner is walked through it. Gives exactly what [`overlap`] gives
+/// for the same pair (a property test compares them).
+#[derive(Default)]
+pub struct PairVerifier {
+    keys: Vec<u64>,
+    used: Vec<bool>,
+    shared_mark: Vec<u32>,
+    evidence_mark: Vec<u32>,
+    a_slots: Vec<u32>,
+    b_slots: Vec<u32>,
+    mask: usize,
+    a_tokens: u32,
+    a_distinct: u32,
+    mark: u32,
+}
+
+impl PairVerifier {
+    /// A verifier with no document loaded.
+    pub fn new() -> PairVerifier {
+        PairVerifier::default()
+    }
+
+    /// Loads the document every following [`PairVerifier::measure`] compares with.
+    pub fn load(&mut self, a: SeqSide<'_>) {
+        let cap = (a.seq.len() * 2).next_power_of_two().max(16);
+        self.mask = cap - 1;
+        self.keys.clear();
+        self.keys.resize(cap, 0);
+        self.used.clear();
+        self.used.resize(cap, false);
+        self.shared_mark.clear();
+        self.shared_mark.resize(cap, 0);
+        self.evidence_mark.clear();
+        self.evidence_mark.resize(cap, 0);
+        self.mark = 0;
+        self.a_tokens = a.tokens;
+        self.a_distinct = a.distinct;
+        self.a_slots.clear();
+        for &h in a.seq {
+            let mut s = (h as usize) & self.mask;
+            loop {
+                if !self.used[s] {
+                    self.used[s] = true;
+                    self.keys[s] = h;
+                    break;
+                }
+                if self.keys[s] == h {
+                    break;
+                }
+                s = (s + 1) & self.mask;
+            }
+            self.a_slots.push(s as u32);
+        }
+    }
+
+    #[inline]
+    fn slot(&self, h: u64) -> u32 {
+        let mut s = (h as usize) & self.mask;
+        while self.used[s] {
+            if self.keys[s] == h {
+                return s as u32;
+            }
+            s = (s + 1) & self.mask;
+        }
+        NO_SLOT
+    }
+
+    /// The overlap of the loaded document (as `a`) with `b`.
+    pub fn measure(&mut self, b: SeqSide<'_>, stock: &Stock, k: usize) -> Overlap {
+        self.mark = self.mark.wrapping_add(1);
+        if self.mark == 0 {
+            self.shared_mark.iter_mut().for_each(|m| *m = 0);
+            self.evidence_mark.iter_mut().for_each(|m| *m = 0);
+            self.mark = 1;
+        }
+        let mark = self.mark;
+        let mut shared = 0u32;
+        let mut evidence = 0u32;
+        self.b_slots.clear();
+        for &h in b.seq {
+            let s = self.slot(h);
+            self.b_slots.push(s);
+            if s != NO_SLOT && self.shared_mark[s as usize] != mark {
+                self.shared_mark[s as usize] = mark;
+                shared += 1;
+                if stock.is_empty() || !stock.contains(h) {
+                    self.evidence_mark[s as usize] = mark;
+                    evidence += 1;
+                }
+            }
+        }
+        let ((a_words, passages, longest), (b_words, _, _)) = if evidence == 0 {
+            ((0, 0, 0), (0, 0, 0))
+        } else {
+            let em = &self.evidence_mark;
+            let (a_slots, b_slots) = (&self.a_slots, &self.b_slots);
+            (
+                covered_by(self.a_tokens, a_slots.len(), k, |i| {
+                    em[a_slots[i] as usize] == mark
+                }),
+                covered_by(b.tokens, b_slots.len(), k, |i| {
+                    let s = b_slots[i];
+                    s != NO_SLOT && em[s as usize] == mark
+                }),
+            )
+        };
+        let union = self.a_distinct as usize + b.distinct as usize - shared as usize;
+        let frac = |w: u32, n: u32| if n == 0 { 0.0 } else { w as f64 / n as f64 };
+        Overlap {
+            shared_shingles: shared,
+            jaccard: if union == 0 {
+                0.0
+            } else {
+                shared as f64 / union as f64
+            },
+            a_in_b: frac(shared, self.a_distinct),
+            b_in_a: frac(shared, b.distinct),
+            a_words,
+            b_words,
+            passages,
+            longest,
+            coverage: frac(a_words, self.a_tokens).max(frac(b_words, b.tokens)),
+        }
+    }
 }
 
 /// Measures the overlap of two documents. `stock` is the ascending list of
@@ -248,6 +398,51 @@ mod tests {
         let twin = held[0] ^ 1;
         assert!(!stock.contains(twin));
         assert!(!Stock::default().contains(held[0]));
+    }
+
+    #[test]
+    fn pair_verifier_measures_what_overlap_measures() {
+        // Sequences over a small alphabet, so that repeats, shared runs and
+        // stock shingles are common; one verifier reused across partners.
+        let mut x = 7u64;
+        let mut next = |m: u64| {
+            x = crate::hash::splitmix64(x);
+            x % m
+        };
+        let mut v = PairVerifier::new();
+        for round in 0..200 {
+            let alphabet = 2 + next(60);
+            let mut seq = |n: u64| -> Vec<u64> {
+                (0..n)
+                    .map(|_| next(alphabet).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                    .collect()
+            };
+            let a = seq(1 + round % 50);
+            let partners: Vec<Vec<u64>> = (0..5).map(|i| seq(1 + (round * 7 + i) % 60)).collect();
+            let stock = Stock::new(a.iter().copied().filter(|h| h % 5 == 0).collect());
+            let sa = Shingled::new(a.len() as u32 + 4, a.clone());
+            v.load(SeqSide {
+                seq: &a,
+                tokens: sa.tokens,
+                distinct: sa.set.len() as u32,
+            });
+            for b in &partners {
+                let sb = Shingled::new(b.len() as u32 + 4, b.clone());
+                for st in [&stock, &Stock::default()] {
+                    let want = overlap(&sa, &sb, st, 5);
+                    let got = v.measure(
+                        SeqSide {
+                            seq: b,
+                            tokens: sb.tokens,
+                            distinct: sb.set.len() as u32,
+                        },
+                        st,
+                        5,
+                    );
+                    assert_eq!(got, want, "round {round}");
+                }
+            }
+        }
     }
 
     #[test]

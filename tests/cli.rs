@@ -504,3 +504,57 @@ fn passages_show_in_context_and_narrow_terminals_stay_readable() {
         "{narrow}"
     );
 }
+
+/// Spilling intermediate data to a temporary file changes no byte of the
+/// output, and the file is gone afterwards; a folder that cannot take it is
+/// reported, and the run finishes in memory with the same stories.
+#[test]
+fn spilling_to_disk_changes_nothing() {
+    let docs = common::reprint_corpus("spill-corpus", 120, 4);
+    let docs = docs.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let out = storyclust()
+            .args(["--format", "json", "--no-timings", "--all"])
+            .args(extra)
+            .arg(docs)
+            .output()
+            .unwrap();
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+    let (in_memory, _, code) = run(&[]);
+    assert_eq!(code, Some(0));
+    let v: Value = serde_json::from_slice(&in_memory).unwrap();
+    assert!(v["stories"].as_array().unwrap().len() > 50, "a real corpus");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    for extra in [
+        &["--spill-after", "0", "--temp-dir", dir][..],
+        &["--spill-after", "64K", "--temp-dir", dir, "-j", "1"][..],
+    ] {
+        let (spilled, err, code) = run(extra);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(spilled == in_memory, "output differs with {extra:?}");
+    }
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "temporary file left"
+    );
+    let (out, err, code) = run(&[
+        "--spill-after",
+        "0",
+        "--temp-dir",
+        "/nonexistent/storyclust",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("storyclust: /nonexistent/storyclust: temporary file:"),
+        "{err}"
+    );
+    let w: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(story_names(&w), story_names(&v));
+}

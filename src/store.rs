@@ -1,0 +1,449 @@
+//! Intermediate storage of a run: what the sketch stage produces for every
+//! article (its shingle sequence, its shingle and fingerprint postings), kept
+//! in memory up to a budget and spilled to one unnamed temporary file beyond
+//! it, so that a run's peak memory follows the number of articles (their
+//! signatures, counts and the candidate pairs), not the corpus's bytes.
+//!
+//! Data is written once, in input order, in chunks of [`CHUNK_BYTES`], and read
+//! back by chunk (postings, one hash partition at a time) or by article (shingle
+//! sequences, for verification). Spilled chunks are read with positioned reads,
+//! not mapped, so they never count as the process's memory. The temporary file
+//! is created in [`SpillOptions::dir`] (default: the system's temporary folder,
+//! `TMPDIR`), is unnamed where the system allows it, and is gone when the run
+//! ends. Whether a chunk is in memory or on disk never changes a result.
+//!
+//! If the file cannot be created or written (a full disk, a read-only folder),
+//! the problem is reported once and the run goes on in memory.
+
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Bytes of one chunk at most.
+pub const CHUNK_BYTES: usize = 1 << 18;
+
+/// Bytes of one chunk at least (small budgets use small chunks, so that
+/// a small input spills as a large one does).
+const MIN_CHUNK_BYTES: usize = 1 << 12;
+
+/// Where and from when a run spills its intermediate data to disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpillOptions {
+    /// Intermediate data kept in memory before chunks go to a temporary file.
+    pub budget: u64,
+    /// Folder of the temporary file; `None`: the system's (`TMPDIR`).
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for SpillOptions {
+    fn default() -> SpillOptions {
+        SpillOptions {
+            budget: 1 << 30,
+            dir: None,
+        }
+    }
+}
+
+impl SpillOptions {
+    /// The folder of the temporary file.
+    pub fn dir_or_default(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+}
+
+static OPTIONS: Mutex<Option<SpillOptions>> = Mutex::new(None);
+
+/// Sets how the runs of this process spill intermediate data (like the
+/// thread count, a process-wide setting; it never changes a result).
+pub fn set_spill_options(options: SpillOptions) {
+    *OPTIONS.lock().unwrap_or_else(|e| e.into_inner()) = Some(options);
+}
+
+/// The options in force.
+pub fn spill_options() -> SpillOptions {
+    OPTIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
+/// Where a chunk is.
+enum Chunk {
+    Memory(Vec<u8>),
+    Disk { offset: u64, len: u32 },
+}
+
+/// The temporary file and the memory budget shared by a run's stores.
+pub(crate) struct Disk {
+    options: SpillOptions,
+    in_memory: u64,
+    file: Option<File>,
+    len: u64,
+    /// The first problem met with the file (reported once by the caller).
+    pub error: Option<(PathBuf, io::Error)>,
+    /// Bytes written to the file.
+    pub spilled: u64,
+}
+
+impl Disk {
+    /// A disk with these options; nothing is created until a chunk spills.
+    pub fn new(options: SpillOptions) -> Disk {
+        Disk {
+            options,
+            in_memory: 0,
+            file: None,
+            len: 0,
+            error: None,
+            spilled: 0,
+        }
+    }
+
+    /// Bytes of a chunk under this budget: a 256th of it, within
+    /// [`MIN_CHUNK_BYTES`]..=[`CHUNK_BYTES`].
+    pub fn chunk_bytes(&self) -> usize {
+        ((self.options.budget / 256) as usize).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES)
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.options.dir_or_default()
+    }
+
+    /// Keeps `data` in memory while the budget allows, else writes it out.
+    fn put(&mut self, data: Vec<u8>) -> Chunk {
+        if self.error.is_none() && self.in_memory + data.len() as u64 > self.options.budget {
+            match self.write(&data) {
+                Ok(offset) => {
+                    return Chunk::Disk {
+                        offset,
+                        len: data.len() as u32,
+                    };
+                }
+                Err(e) => self.error = Some((self.dir(), e)),
+            }
+        }
+        self.in_memory += data.len() as u64;
+        Chunk::Memory(data)
+    }
+
+    fn write(&mut self, data: &[u8]) -> io::Result<u64> {
+        if self.file.is_none() {
+            self.file = Some(tempfile::tempfile_in(self.dir())?);
+        }
+        let file = self.file.as_ref().expect("created above");
+        write_at(file, data, self.len)?;
+        let offset = self.len;
+        self.len += data.len() as u64;
+        self.spilled += data.len() as u64;
+        Ok(offset)
+    }
+
+    fn read(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        out.clear();
+        out.resize(len, 0);
+        match &self.file {
+            Some(f) => read_at(f, out, offset),
+            None => Err(io::Error::other("temporary file missing")),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_at(f: &File, data: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, data, offset)
+}
+
+#[cfg(unix)]
+fn read_at(f: &File, out: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, out, offset)
+}
+
+#[cfg(windows)]
+fn write_at(f: &File, mut data: &[u8], mut offset: u64) -> io::Result<()> {
+    while !data.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(f, data, offset)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        data = &data[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn read_at(f: &File, mut out: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !out.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(f, out, offset)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        out = &mut out[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+/// A posting: a 64-bit hash and a 32-bit article or node number.
+pub(crate) type Posting = (u64, u32);
+
+const POSTING_BYTES: usize = 12;
+
+/// Postings split into `2^bits` partitions by the top bits of their hash,
+/// each partition a list of chunks in the order written.
+pub(crate) struct Postings {
+    bits: u32,
+    pending: Vec<Vec<u8>>,
+    chunks: Vec<Vec<Chunk>>,
+    count: u64,
+}
+
+impl Postings {
+    /// An empty store of `2^bits` partitions.
+    pub fn new(bits: u32) -> Postings {
+        let n = 1usize << bits;
+        Postings {
+            bits,
+            pending: (0..n).map(|_| Vec::new()).collect(),
+            chunks: (0..n).map(|_| Vec::new()).collect(),
+            count: 0,
+        }
+    }
+
+    /// Number of partitions.
+    pub fn partitions(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Postings written.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// The partition of hash `h`.
+    #[inline]
+    pub fn partition_of(&self, h: u64) -> usize {
+        if self.bits == 0 {
+            0
+        } else {
+            (h >> (64 - self.bits)) as usize
+        }
+    }
+
+    /// Appends one posting.
+    #[inline]
+    pub fn push(&mut self, disk: &mut Disk, h: u64, id: u32) {
+        let p = self.partition_of(h);
+        let buf = &mut self.pending[p];
+        if buf.capacity() == 0 {
+            buf.reserve_exact(MIN_CHUNK_BYTES);
+        }
+        buf.extend_from_slice(&h.to_le_bytes());
+        buf.extend_from_slice(&id.to_le_bytes());
+        self.count += 1;
+        if buf.len() + POSTING_BYTES > disk.chunk_bytes() {
+            let full = std::mem::take(buf);
+            let c = disk.put(full);
+            self.chunks[p].push(c);
+        }
+    }
+
+    /// Partition `p`'s postings in the order written (the chunks on disk
+    /// read back). A read error is returned with what was read before it.
+    pub fn read(&self, disk: &Disk, p: usize) -> (Vec<Posting>, Option<io::Error>) {
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let mut error = None;
+        let decode = |bytes: &[u8], out: &mut Vec<Posting>| {
+            out.extend(bytes.chunks_exact(POSTING_BYTES).map(|r| {
+                (
+                    u64::from_le_bytes(r[..8].try_into().expect("8 bytes")),
+                    u32::from_le_bytes(r[8..].try_into().expect("4 bytes")),
+                )
+            }));
+        };
+        for c in &self.chunks[p] {
+            match c {
+                Chunk::Memory(bytes) => decode(bytes, &mut out),
+                Chunk::Disk { offset, len } => match disk.read(*offset, *len as usize, &mut buf) {
+                    Ok(()) => decode(&buf, &mut out),
+                    Err(e) => {
+                        error.get_or_insert(e);
+                    }
+                },
+            }
+        }
+        decode(&self.pending[p], &mut out);
+        (out, error)
+    }
+}
+
+/// Where one sequence sits.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    chunk: u32,
+    /// Offset in the chunk, in u64 words.
+    at: u32,
+    len: u32,
+}
+
+/// Sequences of u64 (shingle hashes in document order), one per id, read
+/// back by id.
+pub(crate) struct Sequences {
+    chunks: Vec<Chunk>,
+    current: Vec<u8>,
+    slots: Vec<Slot>,
+}
+
+impl Default for Sequences {
+    fn default() -> Sequences {
+        Sequences::new()
+    }
+}
+
+impl Sequences {
+    /// An empty store.
+    pub fn new() -> Sequences {
+        Sequences {
+            chunks: Vec::new(),
+            current: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Stores the next sequence; returns its id (0, 1, 2, … in order).
+    pub fn push(&mut self, disk: &mut Disk, seq: &[u64]) -> u32 {
+        let bytes = seq.len() * 8;
+        let chunk = disk.chunk_bytes();
+        if !self.current.is_empty() && self.current.len() + bytes > chunk {
+            self.seal(disk);
+        }
+        if self.current.capacity() == 0 {
+            self.current.reserve_exact(chunk.max(bytes));
+        }
+        let at = (self.current.len() / 8) as u32;
+        for h in seq {
+            self.current.extend_from_slice(&h.to_le_bytes());
+        }
+        self.slots.push(Slot {
+            chunk: self.chunks.len() as u32,
+            at,
+            len: seq.len() as u32,
+        });
+        (self.slots.len() - 1) as u32
+    }
+
+    fn seal(&mut self, disk: &mut Disk) {
+        let full = std::mem::take(&mut self.current);
+        let c = disk.put(full);
+        self.chunks.push(c);
+    }
+
+    /// Closes the store for writing: the last chunk is kept in memory.
+    pub fn finish(&mut self) {
+        if !self.current.is_empty() {
+            let last = std::mem::take(&mut self.current);
+            self.chunks.push(Chunk::Memory(last));
+        }
+    }
+
+    /// Length of sequence `id`.
+    pub fn len_of(&self, id: u32) -> usize {
+        self.slots[id as usize].len as usize
+    }
+
+    /// Sequence `id`, decoded into `out` (cleared first).
+    pub fn get(&self, disk: &Disk, id: u32, out: &mut Vec<u64>) -> io::Result<()> {
+        out.clear();
+        let s = self.slots[id as usize];
+        let (at, len) = (s.at as usize * 8, s.len as usize * 8);
+        let mut decode = |bytes: &[u8]| {
+            out.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+            );
+        };
+        match &self.chunks[s.chunk as usize] {
+            Chunk::Memory(bytes) => {
+                decode(&bytes[at..at + len]);
+                Ok(())
+            }
+            Chunk::Disk { offset, .. } => {
+                let mut buf = Vec::new();
+                disk.read(offset + at as u64, len, &mut buf)?;
+                decode(&buf);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk(budget: u64) -> Disk {
+        Disk::new(SpillOptions { budget, dir: None })
+    }
+
+    #[test]
+    fn postings_read_back_alike_from_memory_and_disk() {
+        for budget in [0, 1_000_000, u64::MAX] {
+            let mut d = disk(budget);
+            let mut p = Postings::new(3);
+            let mut want: Vec<Vec<Posting>> = vec![Vec::new(); 8];
+            for i in 0..400_000u64 {
+                let h = crate::hash::splitmix64(i);
+                p.push(&mut d, h, i as u32);
+                want[p.partition_of(h)].push((h, i as u32));
+            }
+            assert_eq!(p.len(), 400_000);
+            for (part, w) in want.iter().enumerate() {
+                let (got, err) = p.read(&d, part);
+                assert!(err.is_none());
+                assert_eq!(&got, w, "budget {budget} partition {part}");
+            }
+            assert_eq!(d.spilled > 0, budget < 4_000_000, "budget {budget}");
+        }
+    }
+
+    #[test]
+    fn sequences_read_back_alike_from_memory_and_disk() {
+        for budget in [0, 300_000, u64::MAX] {
+            let mut d = disk(budget);
+            let mut s = Sequences::new();
+            let seqs: Vec<Vec<u64>> = (0..3000u64)
+                .map(|i| (0..(i * 7919) % 500).map(|j| i * 1000 + j).collect())
+                .chain(std::iter::once((0..100_000u64).collect()))
+                .collect();
+            for q in &seqs {
+                s.push(&mut d, q);
+            }
+            s.finish();
+            let mut buf = Vec::new();
+            for (id, q) in seqs.iter().enumerate() {
+                s.get(&d, id as u32, &mut buf).unwrap();
+                assert_eq!(&buf, q, "budget {budget} id {id}");
+                assert_eq!(s.len_of(id as u32), q.len());
+            }
+        }
+    }
+
+    #[test]
+    fn an_unwritable_folder_keeps_everything_in_memory() {
+        let mut d = Disk::new(SpillOptions {
+            budget: 0,
+            dir: Some(PathBuf::from("/nonexistent/storyclust-test")),
+        });
+        let mut s = Sequences::new();
+        s.push(&mut d, &[1, 2, 3]);
+        s.push(&mut d, &vec![7; CHUNK_BYTES / 8 + 1]);
+        s.finish();
+        assert!(d.error.is_some());
+        let mut buf = Vec::new();
+        s.get(&d, 0, &mut buf).unwrap();
+        assert_eq!(buf, [1, 2, 3]);
+    }
+}
