@@ -135,7 +135,7 @@ pub fn evaluate(o: &Outcome, labels: &HashMap<String, String>) -> Evaluation {
     };
     // Examples of errors, in name order.
     let mut worst_wrong = Vec::new();
-    for s in &o.stories {
+    for (i, s) in o.stories.iter().enumerate() {
         let ms: Vec<(usize, String)> = s
             .members
             .iter()
@@ -148,7 +148,8 @@ pub fn evaluate(o: &Outcome, labels: &HashMap<String, String>) -> Evaluation {
                 if worst_wrong.len() >= 10 || labels[&ms[x].1] == labels[&ms[y].1] {
                     continue;
                 }
-                let passage = s
+                let passage = o
+                    .story(i)
                     .passages
                     .iter()
                     .find(|p| {

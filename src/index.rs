@@ -415,7 +415,7 @@ impl Index {
             cfg,
             &KnownStock::default(),
             true,
-            None,
+            crate::Passages::All,
             progress,
         );
         let internals = internals.expect("kept");
@@ -949,7 +949,7 @@ impl Index {
             &cfg,
             &known,
             true,
-            Some(&report),
+            crate::Passages::For(&report),
             progress,
         );
         let internals = internals.expect("kept");

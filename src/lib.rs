@@ -313,6 +313,171 @@ pub struct Outcome {
     pub stats: Stats,
     /// Scores against gold labels, when labels were given.
     pub evaluation: Option<evaluate::Evaluation>,
+    /// What computing the passages needs, when the run left them to be
+    /// computed as the stories are written ([`run_streaming`]).
+    pub(crate) pending: Option<Pending>,
+}
+
+/// What a run keeps to compute its stories' passages later, story by story.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    node_weight: Vec<u64>,
+    node_content: Vec<u64>,
+    edges: std::collections::HashMap<(u32, u32), f64>,
+    stock: verify::Stock,
+    /// Nodes of each story.
+    nodes: Vec<Vec<u32>>,
+    shingle_seed: u64,
+    /// Problems met while computing passages, in story order.
+    late: std::sync::Mutex<Vec<LoadError>>,
+    /// Time spent computing passages, in milliseconds.
+    ms: std::sync::atomic::AtomicU64,
+}
+
+/// Stories whose passages are computed together, in parallel, when written.
+const STORY_BATCH: usize = 512;
+
+impl Outcome {
+    fn pending_story(&self, p: &Pending, i: usize) -> (Story, Vec<LoadError>) {
+        let ctx = StoryContext {
+            documents: &self.documents,
+            node_weight: &p.node_weight,
+            node_content: &p.node_content,
+            edges: &p.edges,
+            stock: &p.stock,
+            data: None,
+            cfg: &self.config,
+            shingle_seed: p.shingle_seed,
+        };
+        let docs: Vec<u32> = self.stories[i].members.iter().map(|m| m.doc).collect();
+        make_story(&ctx, &p.nodes[i], &docs, true)
+    }
+
+    /// Story `i` with its passages, computed now if the run left them
+    /// pending (a problem met is reported when the story is written).
+    pub fn story(&self, i: usize) -> std::borrow::Cow<'_, Story> {
+        match &self.pending {
+            None => std::borrow::Cow::Borrowed(&self.stories[i]),
+            Some(p) => std::borrow::Cow::Owned(self.pending_story(p, i).0),
+        }
+    }
+
+    /// Calls `f` with every story and its passages, in order. Pending
+    /// passages are computed a batch of stories at a time, in parallel, and
+    /// dropped after `f`: memory holds one batch, not every passage.
+    pub fn for_each_story<E>(
+        &self,
+        mut f: impl FnMut(usize, &Story) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(p) = &self.pending else {
+            for (i, s) in self.stories.iter().enumerate() {
+                f(i, s)?;
+            }
+            return Ok(());
+        };
+        let mut start = 0;
+        while start < self.stories.len() {
+            let end = (start + STORY_BATCH).min(self.stories.len());
+            let t = Instant::now();
+            let done: Vec<(Story, Vec<LoadError>)> = (start..end)
+                .into_par_iter()
+                .map(|i| self.pending_story(p, i))
+                .collect();
+            p.ms.fetch_add(ms(t), std::sync::atomic::Ordering::Relaxed);
+            let mut late = Vec::new();
+            for (k, (s, errs)) in done.into_iter().enumerate() {
+                late.extend(errs);
+                f(start + k, &s)?;
+            }
+            p.late
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(late);
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Computes and keeps every pending passage (for reports that need all
+    /// of them at once, such as the HTML report). Returns the problems met.
+    pub fn complete(&mut self) -> &[LoadError] {
+        let before = self.errors.len();
+        if let Some(p) = &self.pending {
+            let t = Instant::now();
+            let done: Vec<(Story, Vec<LoadError>)> = (0..self.stories.len())
+                .into_par_iter()
+                .map(|i| self.pending_story(p, i))
+                .collect();
+            let mut stories = Vec::with_capacity(done.len());
+            let mut errs = Vec::new();
+            for (s, e) in done {
+                stories.push(s);
+                errs.extend(e);
+            }
+            self.stories = stories;
+            self.stats.timings_ms.passages += ms(t);
+            self.stats.timings_ms.total += ms(t);
+            self.errors.extend(errs);
+        }
+        self.settle();
+        &self.errors[before.min(self.errors.len())..]
+    }
+
+    /// Moves the problems met while writing pending passages to
+    /// [`Outcome::errors`] and their time to the timings; returns the new
+    /// problems. Stories keep no passages.
+    pub fn settle(&mut self) -> &[LoadError] {
+        let before = self.errors.len();
+        if let Some(p) = self.pending.take() {
+            let late = p.late.into_inner().unwrap_or_else(|e| e.into_inner());
+            let t = p.ms.into_inner();
+            self.stats.timings_ms.passages += t;
+            self.stats.timings_ms.total += t;
+            self.errors.extend(late);
+            self.stats.errors = self.errors.len() as u64;
+        }
+        &self.errors[before..]
+    }
+
+    /// Problems met so far, counting those met while writing pending passages.
+    pub fn error_count(&self) -> u64 {
+        self.errors.len() as u64
+            + self.pending.as_ref().map_or(0, |p| {
+                p.late.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+            })
+    }
+
+    /// Calls `f` with every problem met so far, pending passages' included.
+    pub fn each_error(&self, mut f: impl FnMut(&LoadError)) {
+        self.errors.iter().for_each(&mut f);
+        if let Some(p) = &self.pending {
+            p.late
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .for_each(f);
+        }
+    }
+
+    /// The counts and timings so far, pending passages' problems and time
+    /// included.
+    pub fn stats_now(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.errors = self.error_count();
+        s.timings_ms = self.timings();
+        s
+    }
+
+    /// Timings so far, pending passages' included.
+    pub fn timings(&self) -> Timings {
+        let mut t = self.stats.timings_ms.clone();
+        if let Some(p) = &self.pending {
+            let ms = p.ms.load(std::sync::atomic::Ordering::Relaxed);
+            t.passages += ms;
+            t.total += ms;
+        }
+        t
+    }
 }
 
 /// What the sketch stage keeps of one file.
@@ -539,8 +704,8 @@ pub(crate) struct StoryContext<'a> {
     pub node_content: &'a [u64],
     /// Strength of each verified edge, by its nodes (smaller first).
     pub edges: &'a std::collections::HashMap<(u32, u32), f64>,
-    /// Stock phrases, ascending.
-    pub stock: &'a [u64],
+    /// Stock phrases.
+    pub stock: &'a verify::Stock,
     /// Bytes of each article when they were read elsewhere (by document).
     pub data: Option<&'a [Vec<u8>]>,
     /// The parameters.
@@ -654,6 +819,21 @@ pub fn run_with_progress(
     cfg: &Config,
     progress: &dyn Progress,
 ) -> Result<Outcome, ConfigError> {
+    let mut outcome = run_streaming(paths, cfg, progress)?;
+    outcome.complete();
+    Ok(outcome)
+}
+
+/// [`run_with_progress`], leaving the passages to be computed as the
+/// stories are visited with [`Outcome::for_each_story`] (or
+/// [`Outcome::complete`]): a run over a million articles then never holds
+/// every passage at once. Until then, stories have their members and links
+/// but no passages, and `shared_words` is 0.
+pub fn run_streaming(
+    paths: &[PathBuf],
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<Outcome, ConfigError> {
     cfg.validate()?;
     let t = Instant::now();
     let (files, errors) = load::discover(paths, &cfg.extensions);
@@ -665,7 +845,7 @@ pub fn run_with_progress(
         cfg,
         &KnownStock::default(),
         false,
-        None,
+        Passages::Later,
         progress,
     );
     outcome.stats.timings_ms.discover = discover;
@@ -721,17 +901,26 @@ pub(crate) struct Internals {
     pub boilerplate: Vec<u64>,
 }
 
+/// Which stories get their passages in [`pipeline`].
+pub(crate) enum Passages<'a> {
+    /// All, now.
+    All,
+    /// Only stories holding one of these paths (the others keep none), now.
+    For(&'a std::collections::HashSet<PathBuf>),
+    /// All, later, as they are written ([`Outcome::for_each_story`]).
+    Later,
+}
+
 /// The pipeline after discovery. `known` adds stock phrases from outside the
 /// input; with `keep`, the node-level data an index keeps is returned too;
-/// with `report`, passages are found only for stories holding one of those
-/// paths (the others keep none).
+/// `passages` says which stories get their passages, and when.
 pub(crate) fn pipeline(
     inputs: Vec<Input>,
     mut errors: Vec<LoadError>,
     cfg: &Config,
     known: &KnownStock,
     keep: bool,
-    report: Option<&std::collections::HashSet<PathBuf>>,
+    passages: Passages<'_>,
     progress: &dyn Progress,
 ) -> (Outcome, Option<Internals>) {
     let t_all = Instant::now();
@@ -760,12 +949,8 @@ pub(crate) fn pipeline(
     let mut known_boilerplate: Vec<u64> = Vec::new();
     let batch = (rayon::current_num_threads() * 256).max(1024);
     let mut inputs = inputs.into_iter();
-    loop {
-        let chunk: Vec<Input> = inputs.by_ref().take(batch).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let sketched: Vec<Result<Sketch, LoadError>> = chunk
+    let sketch_batch = |chunk: Vec<Input>| -> Vec<Result<Sketch, LoadError>> {
+        chunk
             .into_par_iter()
             .map(|input| {
                 let r = match input {
@@ -775,30 +960,41 @@ pub(crate) fn pipeline(
                 progress.advance(1);
                 r.map(|s| Sketch::new(s, cfg, &seeds, bands_rows, known))
             })
-            .collect();
-        for r in sketched {
-            match r {
-                Ok(s) => {
-                    let d = documents.len() as u32;
-                    if s.document.words > 0 {
-                        contents.push((s.content, d));
-                    }
-                    seqs.push(&mut disk, &s.seq);
-                    for &h in &s.set {
-                        df_postings.push(&mut disk, h, d);
-                    }
-                    for &f in &s.fingerprints {
-                        fp_postings.push(&mut disk, f, d);
-                    }
-                    doc_band_at.push(doc_bands.len() as u32);
-                    doc_bands.extend_from_slice(&s.bands);
-                    doc_distinct.push(s.set.len() as u32);
-                    known_boilerplate.extend_from_slice(&s.boilerplate);
-                    documents.push(s.document);
-                }
-                Err(e) => errors.push(e),
-            }
+            .collect()
+    };
+    // One batch is appended (one thread) while the next is sketched.
+    let mut done: Vec<Result<Sketch, LoadError>> = Vec::new();
+    loop {
+        let chunk: Vec<Input> = inputs.by_ref().take(batch).collect();
+        if chunk.is_empty() && done.is_empty() {
+            break;
         }
+        let append = || {
+            for r in done {
+                match r {
+                    Ok(s) => {
+                        let d = documents.len() as u32;
+                        if s.document.words > 0 {
+                            contents.push((s.content, d));
+                        }
+                        seqs.push(&mut disk, &s.seq);
+                        for &h in &s.set {
+                            df_postings.push(&mut disk, h, d);
+                        }
+                        for &f in &s.fingerprints {
+                            fp_postings.push(&mut disk, f, d);
+                        }
+                        doc_band_at.push(doc_bands.len() as u32);
+                        doc_bands.extend_from_slice(&s.bands);
+                        doc_distinct.push(s.set.len() as u32);
+                        known_boilerplate.extend_from_slice(&s.boilerplate);
+                        documents.push(s.document);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        };
+        done = rayon::join(append, || sketch_batch(chunk)).1;
     }
     doc_band_at.push(doc_bands.len() as u32);
     seqs.finish();
@@ -1145,32 +1341,57 @@ pub(crate) fn pipeline(
     for e in &edges {
         edge_map.insert((e.a.min(e.b), e.a.max(e.b)), e.strength);
     }
-    progress.stage("passages", story_docs.len() as u64);
-    let ctx = StoryContext {
-        documents: &documents,
-        node_weight: &node_weight,
-        node_content: &node_content,
-        edges: &edge_map,
-        stock: &stock,
-        data: None,
-        cfg,
-        shingle_seed: seeds.shingle,
+    let stock = verify::Stock::new(stock);
+    let mut pending = None;
+    let stories: Vec<Story> = {
+        let ctx = StoryContext {
+            documents: &documents,
+            node_weight: &node_weight,
+            node_content: &node_content,
+            edges: &edge_map,
+            stock: &stock,
+            data: None,
+            cfg,
+            shingle_seed: seeds.shingle,
+        };
+        let later = matches!(passages, Passages::Later);
+        if !later {
+            progress.stage("passages", story_docs.len() as u64);
+        }
+        let results: Vec<(Story, Vec<LoadError>)> = story_docs
+            .par_iter()
+            .map(|(nodes, docs)| {
+                let wanted = match passages {
+                    Passages::All => true,
+                    Passages::For(r) => docs
+                        .iter()
+                        .any(|&d| r.contains(&documents[d as usize].path)),
+                    Passages::Later => false,
+                };
+                if !later {
+                    progress.advance(1);
+                }
+                make_story(&ctx, nodes, docs, wanted)
+            })
+            .collect();
+        let mut stories = Vec::with_capacity(results.len());
+        for (s, errs) in results {
+            stories.push(s);
+            errors.extend(errs);
+        }
+        stories
     };
-    let results: Vec<(Story, Vec<LoadError>)> = story_docs
-        .par_iter()
-        .map(|(nodes, docs)| {
-            progress.advance(1);
-            let wanted = report.is_none_or(|r| {
-                docs.iter()
-                    .any(|&d| r.contains(&documents[d as usize].path))
-            });
-            make_story(&ctx, nodes, docs, wanted)
-        })
-        .collect();
-    let mut stories = Vec::with_capacity(results.len());
-    for (s, errs) in results {
-        stories.push(s);
-        errors.extend(errs);
+    if matches!(passages, Passages::Later) {
+        pending = Some(Pending {
+            node_weight: node_weight.clone(),
+            node_content: node_content.clone(),
+            edges: edge_map,
+            stock,
+            nodes: story_docs.into_iter().map(|(n, _)| n).collect(),
+            shingle_seed: seeds.shingle,
+            late: std::sync::Mutex::new(Vec::new()),
+            ms: std::sync::atomic::AtomicU64::new(0),
+        });
     }
     stats.timings_ms.passages = ms(t);
 
@@ -1203,6 +1424,7 @@ pub(crate) fn pipeline(
             errors,
             stats,
             evaluation: None,
+            pending,
         },
         internals,
     )
@@ -1260,7 +1482,7 @@ pub fn compare(
             data: None,
         },
     ];
-    let sp = passages::story_passages(&members, &[], cfg, seeds.shingle);
+    let sp = passages::story_passages(&members, &verify::Stock::default(), cfg, seeds.shingle);
     let mut stories = Vec::new();
     if !sp.passages.is_empty() {
         stories.push(Story {
@@ -1300,6 +1522,7 @@ pub fn compare(
             errors: sp.errors,
             stats,
             evaluation: None,
+            pending: None,
         },
     })
 }

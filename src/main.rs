@@ -340,8 +340,13 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
         }
         None => None,
     };
+    // Passages are computed as the stories are written, unless the HTML
+    // report needs them all at once.
     let mut outcome =
-        storyclust::run_with_progress(&cli.paths, &cfg, &Bar::new()).context("invalid option")?;
+        storyclust::run_streaming(&cli.paths, &cfg, &Bar::new()).context("invalid option")?;
+    if cli.html.is_some() {
+        outcome.complete();
+    }
     if let Some(l) = &labels {
         outcome.evaluation = Some(storyclust::evaluate::evaluate(&outcome, l));
     }
@@ -367,6 +372,8 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
     render(&mut out, cli.format, &outcome, &view)
         .and_then(|()| out.flush())
         .context("cannot write the output")?;
+    // Problems met while the passages were computed (files gone since).
+    print_errors(outcome.settle());
     Ok(if !outcome.errors.is_empty() {
         EXIT_ERROR
     } else if cli.fail_on_stories && !outcome.stories.is_empty() {

@@ -148,11 +148,10 @@ fn find(p: &mut [u32], mut x: u32) -> u32 {
     x
 }
 
-/// Finds the passages of a story. `stock` is the ascending list of stock
-/// shingle hashes; `cfg` and `shingle_seed` as in the sketch stage.
+/// Finds the passages of a story. `stock` holds the stock shingle hashes; `cfg` and `shingle_seed` as in the sketch stage.
 pub fn story_passages(
     members: &[Member<'_>],
-    stock: &[u64],
+    stock: &crate::verify::Stock,
     cfg: &crate::Config,
     shingle_seed: u64,
 ) -> StoryPassages {
@@ -203,8 +202,7 @@ pub fn story_passages(
     }
     let single_text = nodes_seen.len() == 1;
     let shared = |h: u64| -> bool {
-        (single_text || holders.get(&h).is_some_and(|e| e.1 >= 2))
-            && stock.binary_search(&h).is_err()
+        (single_text || holders.get(&h).is_some_and(|e| e.1 >= 2)) && !stock.contains(h)
     };
     // Maximal runs of shared shingles per member.
     let mut runs: Vec<Run> = Vec::new();
@@ -341,7 +339,12 @@ mod tests {
                 data: None,
             },
         ];
-        let sp = story_passages(&members, &[], &crate::Config::default(), 2);
+        let sp = story_passages(
+            &members,
+            &crate::verify::Stock::default(),
+            &crate::Config::default(),
+            2,
+        );
         assert_eq!(sp.passages.len(), 1);
         let p = &sp.passages[0];
         assert_eq!(p.members, 2);

@@ -568,9 +568,7 @@ pub fn passages(
     let edges = local_edges(&row.edges, &index)?;
     let edge_map: HashMap<(u32, u32), f64> =
         edges.iter().map(|e| ((e.a, e.b), e.strength)).collect();
-    let mut stock = unsigned(&row.stock);
-    stock.sort_unstable();
-    stock.dedup();
+    let stock = verify::Stock::new(unsigned(&row.stock));
     let nodes: Vec<u32> = (0..texts.len() as u32).collect();
     let docs: Vec<u32> = (0..documents.len() as u32).collect();
     let ctx = crate::StoryContext {
@@ -593,6 +591,7 @@ pub fn passages(
         errors: Vec::new(),
         stats: Stats::default(),
         evaluation: None,
+        pending: None,
     };
     let mut line = Vec::new();
     report::json::line(

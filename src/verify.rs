@@ -92,30 +92,37 @@ pub(crate) fn contains(set: &[u64], h: u64) -> bool {
     set.binary_search(&h).is_ok()
 }
 
-/// Stock shingles: a sorted list behind a bit filter on the top 20 bits of
-/// the hash, so that most lookups (shingles that are not stock) cost one
-/// memory access instead of a binary search over the whole list.
+/// Stock shingles: a sorted list behind a bit filter on the top bits of the
+/// hash, so that most lookups (shingles that are not stock) cost one memory
+/// access instead of a binary search over the whole list. The filter has at
+/// least 16 bits per stock hash (2^20 at least), so it stays sparse however
+/// much stock a corpus has: a run over a million articles can have millions.
 #[derive(Clone, Debug, Default)]
 pub struct Stock {
     sorted: Vec<u64>,
     bits: Vec<u64>,
+    shift: u32,
 }
 
 impl Stock {
-    const SHIFT: u32 = 64 - 20;
-
     /// The stock of these shingle hashes.
     pub fn new(mut hashes: Vec<u64>) -> Stock {
         hashes.sort_unstable();
         hashes.dedup();
-        let mut bits = vec![0u64; (1 << 20) / 64];
+        let log = (hashes.len().max(1) * 16)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(20, 32);
+        let shift = 64 - log;
+        let mut bits = vec![0u64; (1usize << log) / 64];
         for &h in &hashes {
-            let i = (h >> Self::SHIFT) as usize;
+            let i = (h >> shift) as usize;
             bits[i / 64] |= 1 << (i % 64);
         }
         Stock {
             sorted: hashes,
             bits,
+            shift,
         }
     }
 
@@ -125,8 +132,13 @@ impl Stock {
         if self.sorted.is_empty() {
             return false;
         }
-        let i = (h >> Self::SHIFT) as usize;
+        let i = (h >> self.shift) as usize;
         self.bits[i / 64] & (1 << (i % 64)) != 0 && self.sorted.binary_search(&h).is_ok()
+    }
+
+    /// The stock hashes, ascending.
+    pub fn sorted(&self) -> &[u64] {
+        &self.sorted
     }
 
     /// The stock hashes, ascending.
@@ -394,7 +406,7 @@ mod tests {
         for &h in others {
             assert_eq!(stock.contains(h), sorted.binary_search(&h).is_ok(), "{h}");
         }
-        // Same top 20 bits as a stock hash but not stock: the list decides.
+        // Same top bits as a stock hash but not stock: the list decides.
         let twin = held[0] ^ 1;
         assert!(!stock.contains(twin));
         assert!(!Stock::default().contains(held[0]));

@@ -305,3 +305,43 @@ fn a_broken_pipe_ends_quietly() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// A member file that disappears after it was sketched but before its story
+/// is written is reported when the story's passages are computed, with its
+/// path, and counted in the summary; the story still lists it.
+#[test]
+fn a_file_gone_before_its_passages_is_reported_when_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, tail) in ["one local tail", "another local ending", "a third"]
+        .iter()
+        .enumerate()
+    {
+        fs::write(
+            dir.path().join(format!("{i:03}_x.txt")),
+            format!("Headline {i}\n\n{WIRE} {WIRE} {tail}.\n"),
+        )
+        .unwrap();
+    }
+    let cfg = storyclust::Config::default();
+    let mut outcome =
+        storyclust::run_streaming(&[dir.path().to_path_buf()], &cfg, &storyclust::NoProgress)
+            .unwrap();
+    assert_eq!(outcome.stories.len(), 1);
+    assert!(
+        outcome.stories[0].passages.is_empty(),
+        "passages are pending"
+    );
+    let gone = dir.path().join("001_x.txt");
+    fs::remove_file(&gone).unwrap();
+    let mut json = Vec::new();
+    storyclust::report::json::write_json(&mut json, &outcome, &Default::default()).unwrap();
+    let v: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["summary"]["errors"], 1);
+    assert_eq!(v["errors"][0]["path"], gone.to_str().unwrap());
+    assert_eq!(v["stories"][0]["size"], 3);
+    assert!(!v["stories"][0]["passages"].as_array().unwrap().is_empty());
+    let late = outcome.settle();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].path(), gone);
+    assert_eq!(outcome.errors.len(), 1);
+}

@@ -219,17 +219,18 @@ fn singletons(o: &Outcome) -> Vec<DocumentOut<'_>> {
 }
 
 pub(crate) fn errors(o: &Outcome) -> Vec<ErrorOut> {
-    o.errors
-        .iter()
-        .map(|e| ErrorOut {
+    let mut v = Vec::new();
+    o.each_error(|e| {
+        v.push(ErrorOut {
             path: path_str(e.path()),
             message: e.to_string(),
         })
-        .collect()
+    });
+    v
 }
 
 fn summary(o: &Outcome, view: &View) -> serde_json::Value {
-    let mut v = serde_json::to_value(&o.stats).expect("stats serialise");
+    let mut v = serde_json::to_value(o.stats_now()).expect("stats serialise");
     if let Some(m) = v.as_object_mut() {
         if view.no_timings {
             m.remove("timings_ms");
@@ -244,32 +245,45 @@ fn summary(o: &Outcome, view: &View) -> serde_json::Value {
     v
 }
 
-/// Writes the one-document JSON form.
+/// Writes the one-document JSON form. It is written as it goes (the stories
+/// one by one, their passages computed as they come), in the bytes serde
+/// would give the whole document.
 pub fn write_json(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Doc<'a> {
-        tool: &'static str,
-        version: &'static str,
-        schema_version: u32,
-        params: Params<'a>,
-        stories: Vec<StoryOut<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        singletons: Option<Vec<DocumentOut<'a>>>,
-        errors: Vec<ErrorOut>,
-        summary: serde_json::Value,
-    }
-    let doc = Doc {
-        tool: "storyclust",
-        version: env!("CARGO_PKG_VERSION"),
-        schema_version: crate::SCHEMA_VERSION,
-        params: params(o),
-        stories: o.stories.iter().map(|s| story(o, s)).collect(),
-        singletons: view.all.then(|| singletons(o)),
-        errors: errors(o),
-        summary: summary(o, view),
+    let field = |w: &mut dyn Write, first: bool, name: &str| -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, name)?;
+        w.write_all(b":")
     };
-    serde_json::to_writer(&mut *w, &doc)?;
-    w.write_all(b"\n")
+    w.write_all(b"{")?;
+    field(w, true, "tool")?;
+    serde_json::to_writer(&mut *w, "storyclust")?;
+    field(w, false, "version")?;
+    serde_json::to_writer(&mut *w, env!("CARGO_PKG_VERSION"))?;
+    field(w, false, "schema_version")?;
+    serde_json::to_writer(&mut *w, &crate::SCHEMA_VERSION)?;
+    field(w, false, "params")?;
+    serde_json::to_writer(&mut *w, &params(o))?;
+    field(w, false, "stories")?;
+    w.write_all(b"[")?;
+    o.for_each_story(|i, s| -> io::Result<()> {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, &story(o, s))?;
+        Ok(())
+    })?;
+    w.write_all(b"]")?;
+    if view.all {
+        field(w, false, "singletons")?;
+        serde_json::to_writer(&mut *w, &singletons(o))?;
+    }
+    field(w, false, "errors")?;
+    serde_json::to_writer(&mut *w, &errors(o))?;
+    field(w, false, "summary")?;
+    serde_json::to_writer(&mut *w, &summary(o, view))?;
+    w.write_all(b"}\n")
 }
 
 pub(crate) fn line<T: Serialize>(w: &mut dyn Write, kind: &str, data: &T) -> io::Result<()> {
@@ -302,9 +316,7 @@ pub fn write_jsonl(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()
             params: params(o),
         },
     )?;
-    for s in &o.stories {
-        line(w, "story", &story(o, s))?;
-    }
+    o.for_each_story(|_, s| line(w, "story", &story(o, s)))?;
     if view.all {
         for d in singletons(o) {
             line(w, "singleton", &d)?;

@@ -129,7 +129,7 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
         )?;
         writeln!(w)?;
     }
-    for (i, s) in o.stories.iter().enumerate() {
+    o.for_each_story(|i, s| -> io::Result<()> {
         writeln!(
             w,
             "{} {}  {} · {}",
@@ -270,7 +270,8 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
             }
         }
         writeln!(w)?;
-    }
+        Ok(())
+    })?;
     let in_story: std::collections::HashSet<u32> = o
         .stories
         .iter()
@@ -295,7 +296,8 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
             writeln!(w)?;
         }
     }
-    let s = &o.stats;
+    let stats = o.stats_now();
+    let s = &stats;
     let mut line = format!(
         "{} read: {} of {}, {}{}",
         plural(s.documents as usize, "article", "articles"),
