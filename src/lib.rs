@@ -1101,26 +1101,49 @@ pub(crate) fn pipeline(
     // band by band.
     let t = Instant::now();
     let mut cstats = candidates::CandidateStats::default();
-    let per_part: Vec<(Vec<u64>, u64, u64)> = (0..fp_postings.partitions())
+    // The pairs each shared fingerprint proposes grow with the square of the
+    // corpus (a million articles: about a hundred million, most proposed
+    // once), so they go to a store, by ranges of their first node, and are
+    // counted one range at a time.
+    let mut pair_store = store::Postings::new(PARTITION_BITS);
+    let pair_parts = pair_store.partitions() as u64;
+    let n_nodes = node_rep.len().max(1) as u64;
+    let parts: Vec<usize> = (0..fp_postings.partitions()).collect();
+    for group in parts.chunks(rayon::current_num_threads().max(1) * 2) {
+        let done: Vec<(Vec<u64>, u64, u64)> = group
+            .par_iter()
+            .map(|&p| {
+                let (postings, err) = fp_postings.read(&disk, p);
+                if let Some(e) = err {
+                    note_read_error(e);
+                }
+                let mut postings = to_nodes(postings);
+                candidates::pairs_in_postings(&mut postings, cfg.max_df)
+            })
+            .collect();
+        for (pairs, distinct, over) in done {
+            cstats.fingerprints += distinct;
+            cstats.fingerprints_over_df_cap += over;
+            for pair in pairs {
+                let part = ((pair >> 32) * pair_parts / n_nodes) as usize;
+                pair_store.push_to(&mut disk, part, pair, 0);
+            }
+        }
+    }
+    drop(fp_postings);
+    let counted: Vec<(u64, u32)> = (0..pair_store.partitions())
         .into_par_iter()
         .map(|p| {
-            let (postings, err) = fp_postings.read(&disk, p);
+            let (pairs, err) = pair_store.read(&disk, p);
             if let Some(e) = err {
                 note_read_error(e);
             }
-            let mut postings = to_nodes(postings);
-            candidates::pairs_in_postings(&mut postings, cfg.max_df)
+            let mut pairs: Vec<u64> = pairs.into_iter().map(|(pair, _)| pair).collect();
+            candidates::count_pairs(&mut pairs, cfg.min_fingerprints)
         })
-        .collect();
-    drop(fp_postings);
-    let mut fp_pairs: Vec<u64> = Vec::with_capacity(per_part.iter().map(|p| p.0.len()).sum());
-    for (pairs, distinct, over) in per_part {
-        fp_pairs.extend_from_slice(&pairs);
-        cstats.fingerprints += distinct;
-        cstats.fingerprints_over_df_cap += over;
-    }
-    let counted = candidates::count_pairs(&mut fp_pairs, cfg.min_fingerprints);
-    drop(fp_pairs);
+        .collect::<Vec<_>>()
+        .concat();
+    drop(pair_store);
     cstats.fingerprint_pairs = counted.len() as u64;
     let node_bands = |n: u32| -> &[u64] {
         let d = node_rep[n as usize] as usize;
@@ -1235,7 +1258,8 @@ pub(crate) fn pipeline(
                 story_of[n as usize] = g as u32;
             }
         }
-        let per_part: Vec<Vec<u64>> = (0..widespread.partitions())
+        // Per partition: the boilerplate shingles, and the nodes holding them.
+        let per_part: Vec<(Vec<u64>, Vec<u32>)> = (0..widespread.partitions())
             .into_par_iter()
             .map(|p| {
                 let (wide, err) = widespread.read(&disk, p);
@@ -1243,19 +1267,30 @@ pub(crate) fn pipeline(
                     note_read_error(e);
                 }
                 let mut stories: Vec<u32> = Vec::new();
-                candidates::equal_runs(&wide, |w| w.0)
-                    .filter_map(|r| {
-                        stories.clear();
-                        stories.extend(wide[r.clone()].iter().map(|w| story_of[w.1 as usize]));
-                        stories.sort_unstable();
-                        stories.dedup();
-                        (stories.len() > cfg.max_stories).then_some(wide[r.start].0)
-                    })
-                    .collect()
+                let mut found = Vec::new();
+                let mut holders = Vec::new();
+                for r in candidates::equal_runs(&wide, |w| w.0) {
+                    stories.clear();
+                    stories.extend(wide[r.clone()].iter().map(|w| story_of[w.1 as usize]));
+                    stories.sort_unstable();
+                    stories.dedup();
+                    if stories.len() > cfg.max_stories {
+                        found.push(wide[r.start].0);
+                        holders.extend(wide[r].iter().map(|w| w.1));
+                    }
+                }
+                (found, holders)
             })
             .collect();
         drop(widespread);
-        local_boilerplate = per_part.concat();
+        // Nodes holding some boilerplate of this input's own.
+        let mut touched = vec![false; node_rep.len()];
+        for (found, holders) in per_part {
+            local_boilerplate.extend(found);
+            for n in holders {
+                touched[n as usize] = true;
+            }
+        }
         local_boilerplate.sort_unstable();
         let mut boilerplate = local_boilerplate.clone();
         boilerplate.extend_from_slice(&known_boilerplate);
@@ -1266,16 +1301,37 @@ pub(crate) fn pipeline(
             stock.extend(boilerplate);
             stock.sort_unstable();
             stock.dedup();
-            // More stock only removes evidence: only the edges can change.
-            let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.a, e.b)).collect();
+            // More stock only removes evidence: only the edges can change,
+            // and only those whose two nodes both hold boilerplate (a
+            // shared shingle is held by both). With an index's stock and
+            // stored edges in play, every edge is verified again.
+            let alone = known.archive.is_empty() && known_boilerplate.is_empty();
+            let recheck =
+                |e: &cluster::Edge| !alone || (touched[e.a as usize] && touched[e.b as usize]);
+            let pairs: Vec<(u32, u32)> = edges
+                .iter()
+                .filter(|e| recheck(e))
+                .map(|e| (e.a, e.b))
+                .collect();
             // Stored archive edges already left out the archive's stock;
             // they change only if this run finds stock the archive lacks.
             let fresh = local_boilerplate.iter().chain(&local_over_df).any(|h| {
                 !verify::contains(&known.boilerplate, *h) && !verify::contains(&known.over_df, *h)
             });
             let stock_set = verify::Stock::new(std::mem::take(&mut stock));
-            edges = verify_all(&pairs, &stock_set, (!fresh).then_some(true));
+            let rechecked = verify_all(&pairs, &stock_set, (!fresh).then_some(true));
             stock = stock_set.into_sorted();
+            // Both lists follow the edges' order: merge them.
+            let mut again = rechecked.into_iter().peekable();
+            edges = edges
+                .into_iter()
+                .filter_map(|e| {
+                    if !recheck(&e) {
+                        return Some(e);
+                    }
+                    again.next_if(|r| (r.a, r.b) == (e.a, e.b))
+                })
+                .collect();
             groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
         }
         stats.timings_ms.boilerplate = ms(t);

@@ -231,10 +231,16 @@ impl Postings {
         }
     }
 
-    /// Appends one posting.
+    /// Appends one posting to the partition of its hash.
     #[inline]
     pub fn push(&mut self, disk: &mut Disk, h: u64, id: u32) {
         let p = self.partition_of(h);
+        self.push_to(disk, p, h, id);
+    }
+
+    /// Appends one posting to partition `p`.
+    #[inline]
+    pub fn push_to(&mut self, disk: &mut Disk, p: usize, h: u64, id: u32) {
         let buf = &mut self.pending[p];
         if buf.capacity() == 0 {
             buf.reserve_exact(MIN_CHUNK_BYTES);
