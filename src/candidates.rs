@@ -74,15 +74,15 @@ pub fn equal_runs<'a, T, K: PartialEq>(
 
 /// The candidate pairs of one set of passage-index postings `(fingerprint,
 /// node)`: all pairs of nodes sharing a fingerprint held by `2..=max_df`
-/// nodes, as `a << 32 | b` with `a < b`, one per shared fingerprint. Sorts
-/// `postings`. Also returns the distinct fingerprints and those over the cap.
-pub fn pairs_in_postings(postings: &mut [(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
-    postings.sort_unstable();
+/// nodes, as `a << 32 | b` with `a < b`, one per shared fingerprint.
+/// `postings` must be sorted. Also returns the distinct fingerprints and
+/// those over the cap.
+pub fn pairs_in_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
+    debug_assert!(postings.is_sorted());
     let max_df = max_df.max(2);
     let mut pairs = Vec::new();
     let mut distinct = 0u64;
     let mut over = 0u64;
-    let postings = &*postings;
     let mut run: Vec<u32> = Vec::new();
     for r in equal_runs(postings, |p| p.0) {
         // A node holds a fingerprint once; a repeated posting adds nothing.
@@ -196,7 +196,8 @@ pub fn candidates(
         .enumerate()
         .flat_map(|(n, fps)| fps.iter().map(move |&h| (h, n as u32)))
         .collect();
-    let (mut fp_pairs, distinct, over) = pairs_in_postings(&mut postings, max_df);
+    postings.sort_unstable();
+    let (mut fp_pairs, distinct, over) = pairs_in_postings(&postings, max_df);
     drop(postings);
     stats.fingerprints = distinct;
     stats.fingerprints_over_df_cap = over;

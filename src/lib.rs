@@ -1062,7 +1062,7 @@ pub(crate) fn pipeline(
                     note_read_error(e);
                 }
                 let mut all = to_nodes(postings);
-                all.sort_unstable();
+                store::sort_postings(&mut all, PARTITION_BITS);
                 let mut stock = Vec::new();
                 let mut wide = Vec::new();
                 for r in candidates::equal_runs(&all, |p| p.0) {
@@ -1118,7 +1118,8 @@ pub(crate) fn pipeline(
                     note_read_error(e);
                 }
                 let mut postings = to_nodes(postings);
-                candidates::pairs_in_postings(&mut postings, cfg.max_df)
+                store::sort_postings(&mut postings, PARTITION_BITS);
+                candidates::pairs_in_postings(&postings, cfg.max_df)
             })
             .collect();
         for (pairs, distinct, over) in done {

@@ -78,6 +78,9 @@ enum Chunk {
 /// The temporary file and the memory budget shared by a run's stores.
 pub(crate) struct Disk {
     options: SpillOptions,
+    /// Bytes of a chunk under this budget: a 256th of it, within
+    /// [`MIN_CHUNK_BYTES`]..=[`CHUNK_BYTES`].
+    chunk: usize,
     in_memory: u64,
     file: Option<File>,
     len: u64,
@@ -91,6 +94,7 @@ impl Disk {
     /// A disk with these options; nothing is created until a chunk spills.
     pub fn new(options: SpillOptions) -> Disk {
         Disk {
+            chunk: ((options.budget / 256) as usize).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES),
             options,
             in_memory: 0,
             file: None,
@@ -98,12 +102,6 @@ impl Disk {
             error: None,
             spilled: 0,
         }
-    }
-
-    /// Bytes of a chunk under this budget: a 256th of it, within
-    /// [`MIN_CHUNK_BYTES`]..=[`CHUNK_BYTES`].
-    pub fn chunk_bytes(&self) -> usize {
-        ((self.options.budget / 256) as usize).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES)
     }
 
     fn dir(&self) -> PathBuf {
@@ -190,6 +188,37 @@ pub(crate) type Posting = (u64, u32);
 
 const POSTING_BYTES: usize = 12;
 
+/// Sorts postings by hash, then id, when their hashes are uniform below
+/// the top `known_bits` (one partition's): a counting pass splits them by
+/// the next 12 bits into buckets small enough to sort in cache.
+pub(crate) fn sort_postings(v: &mut Vec<Posting>, known_bits: u32) {
+    const BITS: u32 = 12;
+    if v.len() < 1 << 14 || known_bits + BITS > 64 {
+        v.sort_unstable();
+        return;
+    }
+    let shift = 64 - known_bits - BITS;
+    let bucket = |h: u64| ((h >> shift) & ((1 << BITS) - 1)) as usize;
+    let mut starts = vec![0usize; (1 << BITS) + 1];
+    for p in v.iter() {
+        starts[bucket(p.0) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut out: Vec<Posting> = vec![(0, 0); v.len()];
+    let mut at = starts.clone();
+    for &p in v.iter() {
+        let b = bucket(p.0);
+        out[at[b]] = p;
+        at[b] += 1;
+    }
+    for w in starts.windows(2) {
+        out[w[0]..w[1]].sort_unstable();
+    }
+    *v = out;
+}
+
 /// Postings split into `2^bits` partitions by the top bits of their hash,
 /// each partition a list of chunks in the order written.
 pub(crate) struct Postings {
@@ -245,10 +274,12 @@ impl Postings {
         if buf.capacity() == 0 {
             buf.reserve_exact(MIN_CHUNK_BYTES);
         }
-        buf.extend_from_slice(&h.to_le_bytes());
-        buf.extend_from_slice(&id.to_le_bytes());
+        let mut rec = [0u8; POSTING_BYTES];
+        rec[..8].copy_from_slice(&h.to_le_bytes());
+        rec[8..].copy_from_slice(&id.to_le_bytes());
+        buf.extend_from_slice(&rec);
         self.count += 1;
-        if buf.len() + POSTING_BYTES > disk.chunk_bytes() {
+        if buf.len() + POSTING_BYTES > disk.chunk {
             let full = std::mem::take(buf);
             let c = disk.put(full);
             self.chunks[p].push(c);
@@ -321,7 +352,7 @@ impl Sequences {
     /// Stores the next sequence; returns its id (0, 1, 2, … in order).
     pub fn push(&mut self, disk: &mut Disk, seq: &[u64]) -> u32 {
         let bytes = seq.len() * 8;
-        let chunk = disk.chunk_bytes();
+        let chunk = disk.chunk;
         if !self.current.is_empty() && self.current.len() + bytes > chunk {
             self.seal(disk);
         }
@@ -412,6 +443,23 @@ mod tests {
                 assert_eq!(&got, w, "budget {budget} partition {part}");
             }
             assert_eq!(d.spilled > 0, budget < 4_000_000, "budget {budget}");
+        }
+    }
+
+    #[test]
+    fn bucketed_sort_sorts_like_sort_unstable() {
+        for n in [0usize, 10, 20_000, 100_000] {
+            let mut v: Vec<Posting> = (0..n as u64)
+                .map(|i| {
+                    let h = crate::hash::splitmix64(i / 3);
+                    // One partition's hashes: the top 8 bits fixed.
+                    ((h >> 8) | (0xA5 << 56), (i % 7) as u32)
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_postings(&mut v, 8);
+            assert_eq!(v, want, "n {n}");
         }
     }
 
