@@ -187,3 +187,227 @@ proptest! {
         prop_assert_eq!(fast, slow);
     }
 }
+
+/// The tokenizer as it was before its ASCII fast path was fused with
+/// normalisation and hashing, written the plain way: the reference the fast
+/// code must match bit for bit (spans and hashes).
+mod reference {
+    use storyclust::hash;
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_segmentation::UnicodeSegmentation;
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Wb {
+        Letter,
+        Numeric,
+        ExtendNumLet,
+        MidLetter,
+        MidNumLet,
+        MidNum,
+        Other,
+    }
+
+    fn wb(b: u8) -> Wb {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
+            b'0'..=b'9' => Wb::Numeric,
+            b'_' => Wb::ExtendNumLet,
+            b':' => Wb::MidLetter,
+            b'.' | b'\'' => Wb::MidNumLet,
+            b',' | b';' => Wb::MidNum,
+            _ => Wb::Other,
+        }
+    }
+
+    fn ascii_words(chunk: &[u8], base: usize, out: &mut Vec<(usize, usize)>) {
+        let word = |c| matches!(c, Wb::Letter | Wb::Numeric | Wb::ExtendNumLet);
+        let mut i = 0;
+        while i < chunk.len() {
+            if !word(wb(chunk[i])) {
+                i += 1;
+                continue;
+            }
+            let (start, mut j) = (i, i);
+            while let Some(&next) = chunk.get(j + 1) {
+                if word(wb(next)) {
+                    j += 1;
+                    continue;
+                }
+                let after = chunk.get(j + 2).map(|&b| wb(b));
+                let joins = matches!(
+                    (wb(chunk[j]), wb(next), after),
+                    (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter))
+                        | (Wb::Numeric, Wb::MidNum | Wb::MidNumLet, Some(Wb::Numeric))
+                );
+                if !joins {
+                    break;
+                }
+                j += 2;
+            }
+            if chunk[start..=j].iter().any(u8::is_ascii_alphanumeric) {
+                out.push((base + start, base + j + 1));
+            }
+            i = j + 1;
+        }
+    }
+
+    /// Word spans: whitespace-delimited chunks, ASCII ones by the rules
+    /// above, the others (with the whitespace before them) by UAX #29.
+    pub fn words(text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let mut out = Vec::new();
+        let (mut i, mut gap) = (0, 0);
+        while i < b.len() {
+            if b[i].is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < b.len() && !b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if b[i..j].is_ascii() {
+                ascii_words(&b[i..j], i, &mut out);
+            } else {
+                for (s, w) in text[gap..j].unicode_word_indices() {
+                    out.push((gap + s, gap + s + w.len()));
+                }
+            }
+            i = j;
+            gap = j;
+        }
+        out
+    }
+
+    /// The normalised bytes of a word: quotes and dashes folded, NFKC, lower
+    /// case, then (if asked, and the word holds a letter) OCR folding.
+    pub fn normalize(word: &str, ocr: bool) -> Vec<u8> {
+        let folded = word.chars().map(|c| match c {
+            '\u{2019}' | '\u{2018}' | '\u{201B}' | '\u{02BC}' | '\u{2032}' | '\u{00B4}' | '`' => {
+                '\''
+            }
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' => '"',
+            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}'
+            | '\u{2212}' => '-',
+            _ => c,
+        });
+        let mut s = String::new();
+        if word.is_ascii() {
+            s = word.to_ascii_lowercase();
+        } else {
+            for c in folded.nfkc() {
+                s.extend(c.to_lowercase());
+            }
+        }
+        let mut b = s.into_bytes();
+        if !ocr || !b.iter().any(u8::is_ascii_alphabetic) {
+            return b;
+        }
+        let mut out = Vec::new();
+        let mut r = 0;
+        while r < b.len() {
+            if b[r..].starts_with(b"rn") {
+                out.push(b'm');
+                r += 2;
+                continue;
+            }
+            out.push(match b[r] {
+                b'c' => b'e',
+                b'1' | b'i' => b'l',
+                b'0' | b'a' => b'o',
+                b'b' => b'h',
+                b'5' => b's',
+                b'f' => b't',
+                b'u' => b'n',
+                x => x,
+            });
+            r += 1;
+        }
+        b.clear();
+        b.extend(out);
+        b
+    }
+
+    /// (start, end, hash) of every token.
+    pub fn tokens(text: &str, seed: u64, ocr: bool) -> Vec<(u32, u32, u64)> {
+        words(text)
+            .into_iter()
+            .filter_map(|(s, e)| {
+                let n = normalize(&text[s..e], ocr);
+                (!n.is_empty()).then(|| (s as u32, e as u32, hash::bytes(&n, seed)))
+            })
+            .collect()
+    }
+
+    /// Shingle hashes: each window's hashes copied out as little-endian bytes.
+    pub fn shingles(hashes: &[u64], k: usize, seed: u64) -> Vec<u64> {
+        let le = |w: &[u64]| w.iter().flat_map(|h| h.to_le_bytes()).collect::<Vec<u8>>();
+        let k = k.max(1);
+        if hashes.is_empty() {
+            return Vec::new();
+        }
+        if hashes.len() < k {
+            return vec![hash::bytes(&le(hashes), seed)];
+        }
+        hashes
+            .windows(k)
+            .map(|w| hash::bytes(&le(w), seed))
+            .collect()
+    }
+}
+
+/// Words of 1–3 runs of letters, digits and joiners (long ones too, past any
+/// stack buffer), with case, `rn`/`RN` and OCR-foldable letters, separated by
+/// ASCII whitespace and punctuation, sometimes with non-ASCII characters.
+fn tricky_text() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        8 => "[a-zA-Z0-9_rnRNcibufaCIBUFA15]{1,12}",
+        2 => "[a-zA-Z0-9_.,;:'rnRN]{1,20}",
+        1 => "[rnRNa-z]{60,90}",
+        1 => "[0-9.,;']{1,10}",
+        1 => "[a-z’é\\u{301}ﬁＦİ東👍\\u{200b}\\u{2014}“]{1,6}",
+    ];
+    let sep = prop_oneof![
+        6 => Just(" ".to_string()),
+        2 => "[ \\t\\n\\r\\x0b\\x0c]{1,3}",
+        2 => "[.,;:'\"()\\-/@#_]{1,2}",
+        1 => "[ ’—“”é\\u{301}\\u{a0}]{1,2}",
+    ];
+    proptest::collection::vec((word, sep), 0..40)
+        .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The tokenizer gives exactly the reference's spans and hashes, with and
+    /// without OCR folding, on random ASCII and mixed text.
+    #[test]
+    fn tokenizer_matches_reference(text in prop_oneof![
+        3 => tricky_text(),
+        1 => "[a-zA-Z0-9_.,;:'\" \\t\\n\\r\\x0b/@#&()\\-]{0,60}",
+        1 => "\\PC{0,40}",
+        1 => "[a-c0-2_.,;:' \\nrn’“é\\u{301}\\u{200d}\\u{200b}東👍\\u{1f1fa}\\u{1f1e6}]{0,30}",
+    ], seed in any::<u64>(), k in 1usize..8) {
+        for ocr in [false, true] {
+            let toks = tokenize::Tokenizer { seed, ocr_fold: ocr }.tokenize(&text);
+            let got: Vec<(u32, u32, u64)> = toks.iter().map(|t| (t.start, t.end, t.hash)).collect();
+            prop_assert_eq!(&got, &reference::tokens(&text, seed, ocr), "ocr {}", ocr);
+            let hashes: Vec<u64> = toks.iter().map(|t| t.hash).collect();
+            prop_assert_eq!(
+                shingle::shingles_of_hashes(&hashes, k, seed ^ 5),
+                reference::shingles(&hashes, k, seed ^ 5)
+            );
+        }
+        let mut spans = Vec::new();
+        tokenize::for_each_word(&text, |s, e| spans.push((s, e)));
+        prop_assert_eq!(spans, reference::words(&text));
+    }
+
+    /// `hash::words` is XXH3 of the little-endian bytes, at every length.
+    #[test]
+    fn hash_words_is_xxh3_of_le_bytes(v in proptest::collection::vec(any::<u64>(), 0..40), seed in any::<u64>()) {
+        let le: Vec<u8> = v.iter().flat_map(|h| h.to_le_bytes()).collect();
+        prop_assert_eq!(hash::words(&v, seed), hash::bytes(&le, seed));
+    }
+}
