@@ -49,34 +49,43 @@ pub fn ocr_fold(word: &mut String) {
     *word = String::from_utf8(bytes).expect("ASCII-only changes keep UTF-8");
 }
 
+/// OCR folding of lower-case ASCII bytes: `c`→`e`, `i`/`1`→`l`, `a`/`0`→`o`,
+/// `b`→`h`, `5`→`s`, `f`→`t`, `u`→`n` (`rn`→`m` is done by the callers).
+const FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i as u8;
+        i += 1;
+    }
+    t[b'c' as usize] = b'e';
+    t[b'1' as usize] = b'l';
+    t[b'i' as usize] = b'l';
+    t[b'0' as usize] = b'o';
+    t[b'a' as usize] = b'o';
+    t[b'b' as usize] = b'h';
+    t[b'5' as usize] = b's';
+    t[b'f' as usize] = b't';
+    t[b'u' as usize] = b'n';
+    t
+};
+
+/// [`FOLD`] after ASCII lower-casing, so an ASCII word is normalised and
+/// folded in one look-up per byte.
+const LOWER_FOLD: [u8; 256] = {
+    let mut t = FOLD;
+    let mut c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = FOLD[c.to_ascii_lowercase() as usize];
+        c += 1;
+    }
+    t
+};
+
 /// [`ocr_fold`] on the UTF-8 bytes of a word: only ASCII bytes change and
 /// `rn` shrinks to `m`, so valid UTF-8 stays valid.
 fn ocr_fold_bytes(bytes: &mut Vec<u8>) {
-    const FOLD: [u8; 256] = {
-        let mut t = [0u8; 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = i as u8;
-            i += 1;
-        }
-        t[b'c' as usize] = b'e';
-        t[b'1' as usize] = b'l';
-        t[b'i' as usize] = b'l';
-        t[b'0' as usize] = b'o';
-        t[b'a' as usize] = b'o';
-        t[b'b' as usize] = b'h';
-        t[b'5' as usize] = b's';
-        t[b'f' as usize] = b't';
-        t[b'u' as usize] = b'n';
-        t
-    };
     if !bytes.iter().any(|b| b.is_ascii_alphabetic()) {
-        return;
-    }
-    if !bytes.windows(2).any(|w| w == b"rn") {
-        for b in bytes.iter_mut() {
-            *b = FOLD[*b as usize];
-        }
         return;
     }
     let mut w = 0;
@@ -94,106 +103,189 @@ fn ocr_fold_bytes(bytes: &mut Vec<u8>) {
     bytes.truncate(w);
 }
 
-/// Word-break class of an ASCII byte (UAX #29, restricted to ASCII).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Wb {
-    Letter,
-    Numeric,
-    ExtendNumLet,
-    MidLetter,
-    MidNumLet,
-    MidNum,
-    Other,
-}
-
-fn wb(b: u8) -> Wb {
-    match b {
-        b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
-        b'0'..=b'9' => Wb::Numeric,
-        b'_' => Wb::ExtendNumLet,
-        b':' => Wb::MidLetter,
-        b'.' | b'\'' => Wb::MidNumLet,
-        b',' | b';' => Wb::MidNum,
-        _ => Wb::Other,
+/// Writes the normalised form of an ASCII word to the front of `out` (at
+/// least as long as the word) and returns its length: lower case, and with
+/// `fold` (OCR folding of a word holding a letter) the [`LOWER_FOLD`] classes
+/// and `rn`→`m`, all in one pass with no intermediate buffer. `RN` is tested
+/// on the input bytes (`| 0x20` lower-cases exactly `R` and `N` among the
+/// bytes that can equal `r` or `n`), as folding after lower-casing would.
+#[inline]
+fn normalize_ascii(word: &[u8], fold: bool, out: &mut [u8]) -> usize {
+    if !fold {
+        for (o, &b) in out.iter_mut().zip(word) {
+            *o = b.to_ascii_lowercase();
+        }
+        return word.len();
     }
+    let (mut r, mut w) = (0, 0);
+    while r < word.len() {
+        let b = word[r];
+        if b | 0x20 == b'r' && word.get(r + 1).is_some_and(|&n| n | 0x20 == b'n') {
+            out[w] = b'm';
+            r += 2;
+        } else {
+            out[w] = LOWER_FOLD[b as usize];
+            r += 1;
+        }
+        w += 1;
+    }
+    w
 }
 
-/// The words of an ASCII chunk, as `unicode_word_indices` finds them: runs of
-/// letters, digits and `_` (WB5, WB8–WB10, WB13a/b), joined across one `:`,
-/// `.` or `'` between letters (WB6/7) and one `,`, `;`, `.` or `'` between
-/// digits (WB11/12); a run without a letter or digit is not a word.
-fn ascii_words(chunk: &[u8], base: usize, mut f: impl FnMut(usize, usize)) {
-    let n = chunk.len();
+// Word-break classes of bytes (UAX #29 restricted to ASCII) as bits, so one
+// table look-up classifies a byte. A joiner's bit is the bit of the class it
+// joins shifted left by 3: `cur & (mid >> 3) & after & (LETTER | DIGIT)` is
+// non-zero exactly when a letter–MidLetter/MidNumLet–letter or
+// digit–MidNum/MidNumLet–digit sequence holds together (WB6/7, WB11/12).
+const LETTER: u8 = 1;
+const DIGIT: u8 = 2;
+const EXTEND_NUM_LET: u8 = 4; // `_`
+const WORD: u8 = LETTER | DIGIT | EXTEND_NUM_LET;
+const JOINS_LETTERS: u8 = LETTER << 3; // `:` `.` `'`
+const JOINS_DIGITS: u8 = DIGIT << 3; // `,` `;` `.` `'`
+const SPACE: u8 = 32; // `u8::is_ascii_whitespace`
+const NON_ASCII: u8 = 64;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'a'..=b'z' | b'A'..=b'Z' => LETTER,
+            b'0'..=b'9' => DIGIT,
+            b'_' => EXTEND_NUM_LET,
+            b':' => JOINS_LETTERS,
+            b'.' | b'\'' => JOINS_LETTERS | JOINS_DIGITS,
+            b',' | b';' => JOINS_DIGITS,
+            b' ' | b'\t' | b'\n' | b'\x0C' | b'\r' => SPACE,
+            0x80..=0xFF => NON_ASCII,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Finds the words of `text` exactly as `unicode_word_indices` would and
+/// pushes one item per word to `out` (after what it holds).
+///
+/// A word never spans ASCII whitespace except that a combining mark may
+/// attach to the whitespace before it, so each whitespace-delimited chunk can
+/// be segmented alone: pure-ASCII chunks by the rules above, the others (with
+/// the whitespace before them) by `unicode-segmentation`. ASCII text is read
+/// once: words are segmented, and `ascii(start, end, has_letter)` called, as
+/// the bytes go by; a non-ASCII byte turns up in only a few chunks, and then
+/// the chunk's items are dropped again and its words redone by UAX #29, each
+/// passed to `unicode(start, word)` (an item only if it returns one).
+#[inline]
+fn scan<T>(
+    text: &str,
+    out: &mut Vec<T>,
+    mut ascii: impl FnMut(usize, usize, bool) -> T,
+    mut unicode: impl FnMut(usize, &str) -> Option<T>,
+) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let class = |i: usize| CLASS[bytes[i] as usize];
+    let mut i = 0;
+    let mut gap = 0; // start of the whitespace before the chunk
+    let mut chunk_items = out.len(); // items before the chunk
     while i < n {
-        let c = wb(chunk[i]);
-        if !matches!(c, Wb::Letter | Wb::Numeric | Wb::ExtendNumLet) {
-            i += 1;
+        let c = class(i);
+        if c & WORD == 0 {
+            if c & SPACE != 0 {
+                gap = i;
+                chunk_items = out.len();
+                i += 1;
+                while i < n && class(i) & SPACE != 0 {
+                    i += 1;
+                }
+            } else if c & NON_ASCII != 0 {
+                i = redo_chunk(text, i, gap, chunk_items, out, &mut unicode);
+            } else {
+                i += 1;
+            }
             continue;
         }
+        // A word: runs of letters, digits and `_`, joined across one joiner;
+        // `seen` gathers the classes of its bytes.
         let start = i;
-        let mut alnum = c != Wb::ExtendNumLet;
-        let mut j = i;
-        loop {
-            let cur = wb(chunk[j]);
-            let Some(&next) = chunk.get(j + 1) else { break };
-            let nc = wb(next);
-            if matches!(nc, Wb::Letter | Wb::Numeric | Wb::ExtendNumLet) {
-                alnum |= nc != Wb::ExtendNumLet;
+        let (mut cur, mut seen) = (c, c);
+        let mut j = i + 1;
+        let stop = loop {
+            if j == n {
+                break SPACE;
+            }
+            let next = class(j);
+            if next & WORD != 0 {
+                (cur, seen) = (next, seen | next);
                 j += 1;
                 continue;
             }
-            let after = chunk.get(j + 2).map(|&b| wb(b));
-            let joins = matches!(
-                (cur, nc, after),
-                (Wb::Letter, Wb::MidLetter | Wb::MidNumLet, Some(Wb::Letter))
-                    | (Wb::Numeric, Wb::MidNum | Wb::MidNumLet, Some(Wb::Numeric))
-            );
-            if joins {
-                j += 2;
-                continue;
+            if j + 1 < n {
+                let after = class(j + 1);
+                if cur & (next >> 3) & after & (LETTER | DIGIT) != 0 {
+                    (cur, seen) = (after, seen | after);
+                    j += 2;
+                    continue;
+                }
             }
-            break;
+            break next;
+        };
+        if stop & NON_ASCII != 0 {
+            // The chunk goes on with non-ASCII text: no word of it is ours.
+            i = redo_chunk(text, j, gap, chunk_items, out, &mut unicode);
+            continue;
         }
-        if alnum {
-            f(base + start, base + j + 1);
+        if seen & (LETTER | DIGIT) != 0 {
+            out.push(ascii(start, j, seen & LETTER != 0));
         }
-        i = j + 1;
+        i = j;
     }
 }
 
-/// Calls `f(start, end)` for every word of `text`, exactly as
-/// `unicode_word_indices` would: a word never spans ASCII whitespace except
-/// that a combining mark may attach to the whitespace before it, so each
-/// whitespace-delimited chunk is segmented alone, pure-ASCII chunks by a fast
-/// path and the others (with the whitespace before them) by
-/// `unicode-segmentation`. A property test compares the two.
-pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
+/// The slow path of [`scan`] for a chunk found to hold a non-ASCII byte at
+/// `at`: drops the chunk's items (those after the first `chunk_items`) and
+/// segments the chunk, with the whitespace before it from `gap` (a combining
+/// mark there attaches to it, WB4), by UAX #29. Returns the chunk's end.
+#[cold]
+#[inline(never)]
+fn redo_chunk<T>(
+    text: &str,
+    at: usize,
+    gap: usize,
+    chunk_items: usize,
+    out: &mut Vec<T>,
+    unicode: &mut impl FnMut(usize, &str) -> Option<T>,
+) -> usize {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    let mut gap = 0; // start of the whitespace before the chunk
-    while i < bytes.len() {
-        if bytes[i].is_ascii_whitespace() {
-            i += 1;
-            continue;
+    let end = bytes[at..]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .map_or(bytes.len(), |p| at + p);
+    out.truncate(chunk_items);
+    for (s, w) in text[gap..end].unicode_word_indices() {
+        if let Some(item) = unicode(gap + s, w) {
+            out.push(item);
         }
-        let mut j = i;
-        let mut ascii = true;
-        while j < bytes.len() && !bytes[j].is_ascii_whitespace() {
-            ascii &= bytes[j].is_ascii();
-            j += 1;
-        }
-        if ascii {
-            ascii_words(&bytes[i..j], i, &mut f);
-        } else {
-            // A combining mark right after whitespace attaches to it (WB4), so
-            // the whitespace before a non-ASCII chunk is segmented with it.
-            for (s, w) in text[gap..j].unicode_word_indices() {
-                f(gap + s, gap + s + w.len());
-            }
-        }
-        i = j;
-        gap = j;
+    }
+    end
+}
+
+/// Calls `f(start, end)` for every word of `text`, exactly as
+/// `unicode_word_indices` would (see [`scan`]). A property test compares the
+/// two.
+pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
+    let mut words = Vec::new();
+    scan(
+        text,
+        &mut words,
+        |s, e, _| (s, e),
+        |s, w| Some((s, s + w.len())),
+    );
+    for (s, e) in words {
+        f(s, e);
     }
 }
 
@@ -212,13 +304,16 @@ impl Tokenizer {
     pub fn normalize_into(&self, word: &str, out: &mut Vec<u8>) {
         out.clear();
         if word.is_ascii() {
-            out.extend(word.bytes().map(|b| b.to_ascii_lowercase()));
-        } else {
-            let mut utf8 = [0u8; 4];
-            for c in word.chars().map(fold_char).nfkc() {
-                for l in c.to_lowercase() {
-                    out.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
-                }
+            let fold = self.ocr_fold && word.bytes().any(|b| b.is_ascii_alphabetic());
+            out.resize(word.len(), 0);
+            let n = normalize_ascii(word.as_bytes(), fold, out);
+            out.truncate(n);
+            return;
+        }
+        let mut utf8 = [0u8; 4];
+        for c in word.chars().map(fold_char).nfkc() {
+            for l in c.to_lowercase() {
+                out.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
             }
         }
         if self.ocr_fold {
@@ -235,19 +330,42 @@ impl Tokenizer {
 
     /// Tokenises `text`, appending to `out` (which is cleared first).
     pub fn tokenize_into(&self, text: &str, out: &mut Vec<Token>) {
+        // ASCII words up to this long are normalised on the stack; the few
+        // longer ones go through `normalize_into`.
+        const STACK: usize = 64;
         out.clear();
-        let mut buf = Vec::with_capacity(32);
-        for_each_word(text, |start, end| {
-            self.normalize_into(&text[start..end], &mut buf);
-            if buf.is_empty() {
-                return;
-            }
-            out.push(Token {
-                start: start as u32,
-                end: end as u32,
-                hash: hash::bytes(&buf, self.seed),
-            });
-        });
+        let bytes = text.as_bytes();
+        let mut small = [0u8; STACK];
+        let (mut long, mut buf) = (Vec::new(), Vec::new());
+        let token = |start: usize, end: usize, hash| Token {
+            start: start as u32,
+            end: end as u32,
+            hash,
+        };
+        scan(
+            text,
+            out,
+            |start, end, letter| {
+                let word = &bytes[start..end];
+                let hash = if !letter {
+                    // Digits, `_` and joiners: lower case and OCR folding
+                    // leave them as they are.
+                    hash::bytes(word, self.seed)
+                } else if word.len() <= STACK {
+                    let n = normalize_ascii(word, self.ocr_fold, &mut small);
+                    hash::bytes(&small[..n], self.seed)
+                } else {
+                    self.normalize_into(&text[start..end], &mut long);
+                    hash::bytes(&long, self.seed)
+                };
+                token(start, end, hash)
+            },
+            |start, word| {
+                self.normalize_into(word, &mut buf);
+                (!buf.is_empty())
+                    .then(|| token(start, start + word.len(), hash::bytes(&buf, self.seed)))
+            },
+        );
     }
 
     /// Tokenises `text` into a new vector.
