@@ -56,16 +56,23 @@ pub fn bytes(data: &[u8], seed: u64) -> u64 {
 /// XXH3-64 of a sequence of u64s taken as little-endian bytes.
 #[inline]
 pub fn words(data: &[u64], seed: u64) -> u64 {
-    let mut buf = [0u8; 8 * 16];
     if data.len() <= 16 {
-        for (i, w) in data.iter().enumerate() {
-            buf[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+        let mut buf = [0u8; 8 * 16];
+        for (b, w) in buf.chunks_exact_mut(8).zip(data) {
+            b.copy_from_slice(&w.to_le_bytes());
         }
         xxh3_64_with_seed(&buf[..8 * data.len()], seed)
     } else {
-        let v: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
-        xxh3_64_with_seed(&v, seed)
+        xxh3_64_with_seed(le_bytes(data).as_flattened(), seed)
     }
+}
+
+/// The little-endian bytes of a sequence of u64s (`as_flattened` gives them
+/// as one slice): `words` of any run of the u64s is `bytes` of the matching
+/// slice of these, so overlapping runs (shingles) are hashed without copying
+/// each one out again.
+pub fn le_bytes(data: &[u64]) -> Vec<[u8; 8]> {
+    data.iter().map(|w| w.to_le_bytes()).collect()
 }
 
 #[cfg(test)]

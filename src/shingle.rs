@@ -30,7 +30,14 @@ pub fn shingles_of_hashes(hashes: &[u64], k: usize, seed: u64) -> Vec<u64> {
     if hashes.len() < k {
         return vec![hash::words(hashes, seed)];
     }
-    hashes.windows(k).map(|w| hash::words(w, seed)).collect()
+    // Shingle i is `hash::words(&hashes[i..i + k])`: XXH3 of bytes 8i..8(i+k)
+    // of the little-endian copy, which is made once rather than per window.
+    let le = hash::le_bytes(hashes);
+    let le = le.as_flattened();
+    le.windows(8 * k)
+        .step_by(8)
+        .map(|w| hash::bytes(w, seed))
+        .collect()
 }
 
 /// The number of tokens shingle `i` of a document of `n_tokens` covers.
