@@ -146,6 +146,24 @@ fn normalize_ascii(word: &[u8], fold: bool, out: &mut [u8]) -> usize {
     w
 }
 
+/// Writes a word of ASCII and `‘`/`’` to the front of `out` with the quotes
+/// folded to `'`, as [`fold_char`] would (NFKC and lower case then act on
+/// ASCII alone); returns its length.
+fn unquote(word: &[u8], out: &mut [u8]) -> usize {
+    let (mut r, mut w) = (0, 0);
+    while r < word.len() {
+        if word[r].is_ascii() {
+            out[w] = word[r];
+            r += 1;
+        } else {
+            out[w] = b'\'';
+            r += 3;
+        }
+        w += 1;
+    }
+    w
+}
+
 // Word-break classes of bytes (UAX #29 restricted to ASCII) as bits, so one
 // table look-up classifies a byte. A joiner's bit is the bit of the class it
 // joins shifted left by 3: `cur & (mid >> 3) & after & (LETTER | DIGIT)` is
@@ -181,24 +199,54 @@ const CLASS: [u8; 256] = {
     t
 };
 
+/// Typographic punctuation common in news that [`scan`] takes in its stride
+/// like ASCII: at a non-ASCII byte, the character's length if it is `‘` or
+/// `’` (MidNumLet in UAX #29, which joins letters and digits as `.` and `'`
+/// do) with `true`, or `“ ” – — …` or a no-break space (no word-break
+/// property: a word never holds one) with `false`. `None` for any other.
+#[inline]
+fn typographic(bytes: &[u8], at: usize) -> Option<(usize, bool)> {
+    match bytes.get(at..at + 2)? {
+        [0xC2, 0xA0] => Some((2, false)),
+        [0xE2, 0x80] => match bytes.get(at + 2)? {
+            0x98 | 0x99 => Some((3, true)),
+            0x93 | 0x94 | 0x9C | 0x9D | 0xA6 => Some((3, false)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What [`scan`] knows of an ASCII-segmented word.
+#[derive(Clone, Copy)]
+struct Seen {
+    /// It holds an ASCII letter.
+    letter: bool,
+    /// It holds a `‘` or `’` (its only non-ASCII characters).
+    quote: bool,
+}
+
 /// Finds the words of `text` exactly as `unicode_word_indices` would and
 /// pushes one item per word to `out` (after what it holds).
 ///
 /// A word never spans ASCII whitespace except that a combining mark may
 /// attach to the whitespace before it, so each whitespace-delimited chunk can
-/// be segmented alone: pure-ASCII chunks by the rules above, the others (with
-/// the whitespace before them) by `unicode-segmentation`. ASCII text is read
-/// once: words are segmented, and `ascii(start, end, has_letter)` called, as
-/// the bytes go by; a non-ASCII byte turns up in only a few chunks, and then
-/// the chunk's items are dropped again and its words redone by UAX #29, each
-/// passed to `unicode(start, word)` (an item only if it returns one).
+/// be segmented alone: chunks of ASCII and [`typographic`] punctuation by the
+/// rules above, the others (with the whitespace before them) by
+/// `unicode-segmentation`. The text is read once: words are segmented, and
+/// `ascii(start, end, seen)` called, as the bytes go by; any other non-ASCII
+/// character turns up in only a few chunks, and then the chunk's items are
+/// dropped again and its words redone by UAX #29, each passed to
+/// `unicode(start, word)` (an item only if it returns one).
 #[inline]
 fn scan<T>(
     text: &str,
     out: &mut Vec<T>,
-    mut ascii: impl FnMut(usize, usize, bool) -> T,
+    mut ascii: impl FnMut(usize, usize, Seen) -> T,
     mut unicode: impl FnMut(usize, &str) -> Option<T>,
 ) {
+    // Marks a word holding a `‘` or `’`; never in `CLASS`.
+    const QUOTE: u8 = 128;
     let bytes = text.as_bytes();
     let n = bytes.len();
     let class = |i: usize| CLASS[bytes[i] as usize];
@@ -216,7 +264,10 @@ fn scan<T>(
                     i += 1;
                 }
             } else if c & NON_ASCII != 0 {
-                i = redo_chunk(text, i, gap, chunk_items, out, &mut unicode);
+                i = match typographic(bytes, i) {
+                    Some((len, _)) => i + len,
+                    None => redo_chunk(text, i, gap, chunk_items, out, &mut unicode),
+                };
             } else {
                 i += 1;
             }
@@ -245,15 +296,29 @@ fn scan<T>(
                     continue;
                 }
             }
+            if next & NON_ASCII != 0
+                && typographic(bytes, j) == Some((3, true))
+                && j + 3 < n
+                && cur & class(j + 3) & (LETTER | DIGIT) != 0
+            {
+                let after = class(j + 3);
+                (cur, seen) = (after, seen | after | QUOTE);
+                j += 4;
+                continue;
+            }
             break next;
         };
-        if stop & NON_ASCII != 0 {
-            // The chunk goes on with non-ASCII text: no word of it is ours.
+        if stop & NON_ASCII != 0 && typographic(bytes, j).is_none() {
+            // The chunk goes on with other non-ASCII text: no word of it is ours.
             i = redo_chunk(text, j, gap, chunk_items, out, &mut unicode);
             continue;
         }
         if seen & (LETTER | DIGIT) != 0 {
-            out.push(ascii(start, j, seen & LETTER != 0));
+            let seen = Seen {
+                letter: seen & LETTER != 0,
+                quote: seen & QUOTE != 0,
+            };
+            out.push(ascii(start, j, seen));
         }
         i = j;
     }
@@ -344,15 +409,15 @@ impl Tokenizer {
 
     /// Tokenises `text`, appending to `out` (which is cleared first).
     pub fn tokenize_into(&self, text: &str, out: &mut Vec<Token>) {
-        // ASCII words up to this long are normalised on the stack; the few
-        // longer ones go through `normalize_into`.
+        // Words found by `scan` up to this long are normalised on the stack;
+        // the few longer ones go through `normalize_into`.
         const STACK: usize = 64;
         out.clear();
         // News text averages about six bytes a word; room for one per five
         // bytes saves the doublings of a growing vector for most articles.
         out.reserve(text.len() / 5 + 1);
         let bytes = text.as_bytes();
-        let mut small = [0u8; STACK];
+        let (mut small, mut plain) = ([0u8; STACK], [0u8; STACK]);
         let (mut long, mut buf) = (Vec::new(), Vec::new());
         let token = |start: usize, end: usize, hash| Token {
             start: start as u32,
@@ -362,18 +427,26 @@ impl Tokenizer {
         scan(
             text,
             out,
-            |start, end, letter| {
+            |start, end, seen| {
                 let word = &bytes[start..end];
-                let hash = if !letter {
-                    // Digits, `_` and joiners: lower case and OCR folding
-                    // leave them as they are.
-                    hash::bytes(word, self.seed)
-                } else if word.len() <= STACK {
-                    let n = normalize_ascii(word, self.ocr_fold, &mut small);
-                    hash::bytes(&small[..n], self.seed)
-                } else {
+                let hash = if word.len() > STACK {
                     self.normalize_into(&text[start..end], &mut long);
                     hash::bytes(&long, self.seed)
+                } else {
+                    let word = if seen.quote {
+                        let n = unquote(word, &mut plain);
+                        &plain[..n]
+                    } else {
+                        word
+                    };
+                    if seen.letter {
+                        let n = normalize_ascii(word, self.ocr_fold, &mut small);
+                        hash::bytes(&small[..n], self.seed)
+                    } else {
+                        // Digits, `_` and joiners: lower case and OCR folding
+                        // leave them as they are.
+                        hash::bytes(word, self.seed)
+                    }
                 };
                 token(start, end, hash)
             },

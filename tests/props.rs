@@ -356,22 +356,27 @@ mod reference {
     }
 }
 
-/// Words of 1–3 runs of letters, digits and joiners (long ones too, past any
-/// stack buffer), with case, `rn`/`RN` and OCR-foldable letters, separated by
-/// ASCII whitespace and punctuation, sometimes with non-ASCII characters.
+/// Words of letters, digits and joiners (long ones too, past any stack
+/// buffer), with case, `rn`/`RN` and OCR-foldable letters, separated by ASCII
+/// whitespace and punctuation; some with typographic quotes, dashes and
+/// spaces, inside words or between them, or other non-ASCII characters.
 fn tricky_text() -> impl Strategy<Value = String> {
     let word = prop_oneof![
         8 => "[a-zA-Z0-9_rnRNcibufaCIBUFA15]{1,12}",
         2 => "[a-zA-Z0-9_.,;:'rnRN]{1,20}",
         1 => "[rnRNa-z]{60,90}",
         1 => "[0-9.,;']{1,10}",
+        2 => "[a-zA-Z0-9]{1,6}[’‘'.][a-zA-Z0-9]{1,6}([’‘,][a-z0-9]{1,3})?",
         1 => "[a-z’é\\u{301}ﬁＦİ東👍\\u{200b}\\u{2014}“]{1,6}",
+        1 => "[a-z0-9’‘“”–—…\\u{a0}\\u{ad}\\u{2024}\\u{202f}\\u{301}]{1,6}",
+        1 => "[a-zRN]{30,40}[’'][a-zRN]{25,40}",
     ];
     let sep = prop_oneof![
         6 => Just(" ".to_string()),
         2 => "[ \\t\\n\\r\\x0b\\x0c]{1,3}",
         2 => "[.,;:'\"()\\-/@#_]{1,2}",
-        1 => "[ ’—“”é\\u{301}\\u{a0}]{1,2}",
+        2 => "[ ’‘—–“”…\\u{a0}]{1,2}",
+        1 => "[ é\\u{301}\\u{200d}\\u{ad}]{1,2}",
     ];
     proptest::collection::vec((word, sep), 0..40)
         .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
