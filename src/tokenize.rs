@@ -105,10 +105,9 @@ fn ocr_fold_bytes(bytes: &mut Vec<u8>) {
 
 /// Writes the normalised form of an ASCII word to the front of `out` (at
 /// least as long as the word) and returns its length: lower case, and with
-/// `fold` (OCR folding of a word holding a letter) the [`LOWER_FOLD`] classes
-/// and `rn`→`m`, all in one pass with no intermediate buffer. `RN` is tested
-/// on the input bytes (`| 0x20` lower-cases exactly `R` and `N` among the
-/// bytes that can equal `r` or `n`), as folding after lower-casing would.
+/// `fold` (OCR folding, for a word holding a letter) the [`LOWER_FOLD`]
+/// classes and `rn`→`m`, straight from the text's bytes with no intermediate
+/// buffer. `RN` folds too, as lower-casing before folding would have it.
 #[inline]
 fn normalize_ascii(word: &[u8], fold: bool, out: &mut [u8]) -> usize {
     if !fold {
