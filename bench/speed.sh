@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end speed against the MinHash peers, side by side in one run.
 #
-# For each corpus (Reuters-21578, 20 Newsgroups) it times, RUNS times each and
-# in turn (storyclust, datasketch, rensa, storyclust, ...):
+# For each corpus (Reuters-21578, 20 Newsgroups, and 100,000 articles made by
+# bench/make_scale.py --n 100000 --seed 11) it times, RUNS times each and in
+# turn (storyclust, datasketch, rensa, storyclust, ...):
 #   - storyclust, default settings, JSON with passages written to a file;
 #   - datasketch and rensa through ../shared/bench/peers.py (word 3-grams,
 #     128 permutations, t=0.5, union-find over the LSH candidates);
@@ -20,6 +21,13 @@ mkdir -p "$OUT" target/data
 cargo build --release
 [ -d target/data/reuters21578/docs ] || tar xzf "$SHARED/data/reuters21578.tar.gz" -C target/data
 [ -d target/data/20news_bydate/docs ] || tar xzf "$SHARED/data/20news_bydate.tar.gz" -C target/data
+# The generated corpus, flattened into one folder of links (peers.py reads one folder).
+if [ ! -d target/data/make_scale100k/docs ]; then
+  python3 bench/make_scale.py --src target/data/reuters21578/docs --src target/data/20news_bydate/docs \
+    --out target/data/make_scale100k-src --n 100000 --seed 11 --jobs 2 --force
+  mkdir -p target/data/make_scale100k/docs
+  for f in "$PWD"/target/data/make_scale100k-src/docs/*/*.txt; do ln -s "$f" target/data/make_scale100k/docs/; done
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q datasketch rensa
@@ -34,7 +42,7 @@ measure() {
   cat "$OUT/$name.one" >>"$OUT/$name.runs"
 }
 
-for corpus in reuters21578 20news_bydate; do
+for corpus in reuters21578 20news_bydate make_scale100k; do
   docs=target/data/$corpus/docs
   rm -f "$OUT/$corpus-"*.runs
   for _ in $(seq "$RUNS"); do
@@ -52,7 +60,7 @@ def runs(name):
     return statistics.median(float(r[0]) for r in rows), statistics.median(int(r[1]) for r in rows) / 1024
 print("| corpus | MB | tool | median wall s | peak MiB | MB/s | peer / storyclust |")
 print("|---|---:|---|---:|---:|---:|---:|")
-for corpus in ("reuters21578", "20news_bydate"):
+for corpus in ("reuters21578", "20news_bydate", "make_scale100k"):
     d = os.path.join("target/data", corpus, "docs")
     mb = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)) / 1e6
     ours, _ = runs(corpus + "-storyclust")

@@ -332,6 +332,18 @@ pub(crate) struct Pending {
     late: std::sync::Mutex<Vec<LoadError>>,
     /// Time spent computing passages, in milliseconds.
     ms: std::sync::atomic::AtomicU64,
+    /// Where the progress of computing them goes.
+    progress: ProgressSlot,
+}
+
+/// A progress receiver kept for the pending passages.
+#[derive(Default)]
+struct ProgressSlot(Option<Box<dyn Progress + Send>>);
+
+impl std::fmt::Debug for ProgressSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "progress" } else { "none" })
+    }
 }
 
 /// Stories whose passages are computed together, in parallel, when written.
@@ -362,6 +374,14 @@ impl Outcome {
         }
     }
 
+    /// Reports the progress of computing pending passages to `progress`
+    /// (its `finish` is called when the last story has been visited).
+    pub fn report_progress_to(&mut self, progress: Box<dyn Progress + Send>) {
+        if let Some(p) = &mut self.pending {
+            p.progress = ProgressSlot(Some(progress));
+        }
+    }
+
     /// Calls `f` with every story and its passages, in order. Pending
     /// passages are computed a batch of stories at a time, in parallel, and
     /// dropped after `f`: memory holds one batch, not every passage.
@@ -375,9 +395,15 @@ impl Outcome {
             }
             return Ok(());
         };
+        let progress: &dyn Progress = match &p.progress.0 {
+            Some(b) => b.as_ref(),
+            None => &NoProgress,
+        };
+        progress.stage("passages", self.stories.len() as u64);
         let mut start = 0;
         while start < self.stories.len() {
             let end = (start + STORY_BATCH).min(self.stories.len());
+            progress.advance((end - start) as u64);
             let t = Instant::now();
             let done: Vec<(Story, Vec<LoadError>)> = (start..end)
                 .into_par_iter()
@@ -413,6 +439,9 @@ impl Outcome {
             for (s, e) in done {
                 stories.push(s);
                 errs.extend(e);
+            }
+            if let Some(b) = &p.progress.0 {
+                b.finish();
             }
             self.stories = stories;
             self.stats.timings_ms.passages += ms(t);
@@ -1448,6 +1477,7 @@ pub(crate) fn pipeline(
             shingle_seed: seeds.shingle,
             late: std::sync::Mutex::new(Vec::new()),
             ms: std::sync::atomic::AtomicU64::new(0),
+            progress: ProgressSlot::default(),
         });
     }
     stats.timings_ms.passages = ms(t);
@@ -1457,7 +1487,9 @@ pub(crate) fn pipeline(
     stats.singletons = stats.documents - stats.documents_in_stories;
     stats.errors = errors.len() as u64;
     stats.timings_ms.total = ms(t_all);
-    progress.finish();
+    if pending.is_none() {
+        progress.finish();
+    }
     let internals = kept.map(|(fingerprints, bands, kept_seqs)| Internals {
         node_words: node_rep
             .iter()

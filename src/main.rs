@@ -45,6 +45,7 @@ fn terminal_width() -> usize {
 
 /// A progress bar on stderr, shown only when stderr is a terminal and the
 /// run lasts more than a moment (indicatif draws at most 10 times a second).
+#[derive(Clone)]
 struct Bar {
     bar: indicatif::ProgressBar,
 }
@@ -342,8 +343,10 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
     };
     // Passages are computed as the stories are written, unless the HTML
     // report needs them all at once.
+    let bar = Bar::new();
     let mut outcome =
-        storyclust::run_streaming(&cli.paths, &cfg, &Bar::new()).context("invalid option")?;
+        storyclust::run_streaming(&cli.paths, &cfg, &bar).context("invalid option")?;
+    outcome.report_progress_to(Box::new(bar));
     if cli.html.is_some() {
         outcome.complete();
     }
