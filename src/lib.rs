@@ -1188,26 +1188,36 @@ pub(crate) fn pipeline(
     stats.candidates = cstats;
     stats.timings_ms.candidates = ms(t);
 
-    // Verify, cluster. Pairs are taken in order of their first node, whose
-    // shingles are loaded once for all its partners.
+    // Verify, cluster. The longer text of each pair is loaded (its shingles
+    // into a table, once for all its partners) and the shorter walked
+    // through it.
     let t = Instant::now();
     // With `reuse`, pairs of two archive texts take their stored edge:
     // `Some(false)` as first verified, `Some(true)` after the boilerplate pass.
     let verify_all =
         |pairs: &[(u32, u32)], stock: &verify::Stock, reuse: Option<bool>| -> Vec<cluster::Edge> {
             progress.stage("verifying", pairs.len() as u64);
+            let len = |n: u32| seqs.len_of(node_rep[n as usize]);
+            let mut order: Vec<(u32, u32)> = (0..pairs.len() as u32)
+                .map(|i| {
+                    let (a, b) = pairs[i as usize];
+                    (if len(a) >= len(b) { a } else { b }, i)
+                })
+                .collect();
+            order.sort_unstable();
             let groups: Vec<std::ops::Range<usize>> =
-                candidates::equal_runs(pairs, |p| p.0).collect();
-            let per_group: Vec<Vec<cluster::Edge>> = groups
+                candidates::equal_runs(&order, |o| o.0).collect();
+            let per_group: Vec<Vec<(u32, cluster::Edge)>> = groups
                 .par_iter()
                 .map_init(
                     || (verify::PairVerifier::new(), Vec::new(), Vec::new()),
-                    |(verifier, seq_a, seq_b), r| {
+                    |(verifier, seq_l, seq_o), r| {
                         progress.advance(r.len() as u64);
-                        let a = pairs[r.start].0;
+                        let l = order[r.start].0;
                         let mut loaded = false;
                         let mut out = Vec::new();
-                        for &(_, b) in &pairs[r.clone()] {
+                        for &(_, i) in &order[r.clone()] {
+                            let (a, b) = pairs[i as usize];
                             let (ca, cb) = (node_content[a as usize], node_content[b as usize]);
                             if let Some(last) = reuse
                                 && known.archive.contains(&ca)
@@ -1218,49 +1228,58 @@ pub(crate) fn pipeline(
                                         .edges
                                         .get(&(ca.min(cb), ca.max(cb)))
                                         .and_then(|k| if last { k.last } else { Some(k.first) })
-                                        .map(|(strength, strong)| cluster::Edge {
-                                            a,
-                                            b,
-                                            strength,
-                                            strong,
+                                        .map(|(strength, strong)| {
+                                            (
+                                                i,
+                                                cluster::Edge {
+                                                    a,
+                                                    b,
+                                                    strength,
+                                                    strong,
+                                                },
+                                            )
                                         }),
                                 );
                                 continue;
                             }
                             if !loaded {
-                                if let Err(e) = seqs.get(&disk, node_rep[a as usize], seq_a) {
+                                if let Err(e) = seqs.get(&disk, node_rep[l as usize], seq_l) {
                                     note_read_error(e);
-                                    seq_a.clear();
+                                    seq_l.clear();
                                 }
-                                let (tokens, distinct) = node_side(a, seq_a);
+                                let (tokens, distinct) = node_side(l, seq_l);
                                 verifier.load(verify::SeqSide {
-                                    seq: seq_a,
+                                    seq: seq_l,
                                     tokens,
                                     distinct,
                                 });
                                 loaded = true;
                             }
-                            if let Err(e) = seqs.get(&disk, node_rep[b as usize], seq_b) {
+                            let other = if l == a { b } else { a };
+                            if let Err(e) = seqs.get(&disk, node_rep[other as usize], seq_o) {
                                 note_read_error(e);
                                 continue;
                             }
-                            let (tokens, distinct) = node_side(b, seq_b);
-                            let o = verifier.measure(
+                            let (tokens, distinct) = node_side(other, seq_o);
+                            let o = verifier.measure_as(
                                 verify::SeqSide {
-                                    seq: seq_b,
+                                    seq: seq_o,
                                     tokens,
                                     distinct,
                                 },
                                 stock,
                                 cfg.shingle,
+                                l == b,
                             );
-                            out.extend(edge_from(&o, cfg, a, b));
+                            out.extend(edge_from(&o, cfg, a, b).map(|e| (i, e)));
                         }
                         out
                     },
                 )
                 .collect();
-            per_group.into_iter().flatten().collect()
+            let mut edges: Vec<(u32, cluster::Edge)> = per_group.into_iter().flatten().collect();
+            edges.sort_unstable_by_key(|e| e.0);
+            edges.into_iter().map(|e| e.1).collect()
         };
     let pairs: Vec<(u32, u32)> = cands.iter().map(|c| (c.a, c.b)).collect();
     drop(cands);

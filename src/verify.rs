@@ -205,21 +205,56 @@ pub struct SeqSide<'a> {
 
 const NO_SLOT: u32 = u32::MAX;
 
-/// Measures the overlap of one document `a` with many others, from shingle
-/// sequences alone: `a`'s distinct shingles go into a hash table once, and
-/// each partner is walked through it. Gives exactly what [`overlap`] gives
-/// for the same pair (a property test compares them).
+/// [`covered_by`] when the hit positions are known: `positions` ascending
+/// and distinct.
+fn covered_at(tokens: u32, positions: &[u32], k: usize) -> (u32, u32, u32) {
+    let span = (tokens as usize).min(k.max(1));
+    let mut words = 0usize;
+    let mut runs = 0u32;
+    let mut covered_until = 0usize;
+    let mut run_start = 0usize;
+    let mut longest = 0usize;
+    let mut prev: Option<usize> = None;
+    for &i in positions {
+        let i = i as usize;
+        if prev != Some(i.wrapping_sub(1)) || i == 0 {
+            runs += 1;
+            run_start = i;
+        }
+        longest = longest.max(i - run_start + span);
+        let start = i.max(covered_until);
+        let end = i + span;
+        if end > start {
+            words += end - start;
+            covered_until = end;
+        }
+        prev = Some(i);
+    }
+    (words as u32, runs, longest as u32)
+}
+
+/// Measures the overlap of one document with many others, from shingle
+/// sequences alone: the loaded document's distinct shingles go into a hash
+/// table once, with the positions each holds, and each partner is walked
+/// through it once. Gives exactly what [`overlap`] gives for the same pair
+/// (a unit test compares them), whichever side is loaded.
 #[derive(Default)]
 pub struct PairVerifier {
     keys: Vec<u64>,
     used: Vec<bool>,
     shared_mark: Vec<u32>,
     evidence_mark: Vec<u32>,
-    a_slots: Vec<u32>,
-    b_slots: Vec<u32>,
+    /// Positions of the loaded document by slot: `pos[start[s]..start[s + 1]]`.
+    start: Vec<u32>,
+    pos: Vec<u32>,
+    /// Per pair: the partner's positions found in the table, with their slot.
+    hits: Vec<(u32, u32)>,
+    evidence_slots: Vec<u32>,
+    loaded_pos: Vec<u32>,
+    partner_pos: Vec<u32>,
     mask: usize,
-    a_tokens: u32,
-    a_distinct: u32,
+    tokens: u32,
+    distinct: u32,
     mark: u32,
 }
 
@@ -242,10 +277,14 @@ impl PairVerifier {
         self.evidence_mark.clear();
         self.evidence_mark.resize(cap, 0);
         self.mark = 0;
-        self.a_tokens = a.tokens;
-        self.a_distinct = a.distinct;
-        self.a_slots.clear();
-        for &h in a.seq {
+        self.tokens = a.tokens;
+        self.distinct = a.distinct;
+        // Slot of each position, then positions grouped by slot.
+        let mut slot_of = std::mem::take(&mut self.hits);
+        slot_of.clear();
+        self.start.clear();
+        self.start.resize(cap + 1, 0);
+        for (i, &h) in a.seq.iter().enumerate() {
             let mut s = (h as usize) & self.mask;
             loop {
                 if !self.used[s] {
@@ -258,8 +297,20 @@ impl PairVerifier {
                 }
                 s = (s + 1) & self.mask;
             }
-            self.a_slots.push(s as u32);
+            slot_of.push((i as u32, s as u32));
+            self.start[s + 1] += 1;
         }
+        for s in 0..cap {
+            self.start[s + 1] += self.start[s];
+        }
+        self.pos.clear();
+        self.pos.resize(a.seq.len(), 0);
+        let mut fill = self.start.clone();
+        for &(i, s) in &slot_of {
+            self.pos[fill[s as usize] as usize] = i;
+            fill[s as usize] += 1;
+        }
+        self.hits = slot_of;
     }
 
     #[inline]
@@ -276,6 +327,18 @@ impl PairVerifier {
 
     /// The overlap of the loaded document (as `a`) with `b`.
     pub fn measure(&mut self, b: SeqSide<'_>, stock: &Stock, k: usize) -> Overlap {
+        self.measure_as(b, stock, k, false)
+    }
+
+    /// The overlap of the loaded document with `other`: as `a` with `b =
+    /// other`, or, with `loaded_is_b`, as `b` with `a = other`.
+    pub fn measure_as(
+        &mut self,
+        other: SeqSide<'_>,
+        stock: &Stock,
+        k: usize,
+        loaded_is_b: bool,
+    ) -> Overlap {
         self.mark = self.mark.wrapping_add(1);
         if self.mark == 0 {
             self.shared_mark.iter_mut().for_each(|m| *m = 0);
@@ -284,36 +347,72 @@ impl PairVerifier {
         }
         let mark = self.mark;
         let mut shared = 0u32;
-        let mut evidence = 0u32;
-        self.b_slots.clear();
-        for &h in b.seq {
+        self.hits.clear();
+        self.evidence_slots.clear();
+        for (j, &h) in other.seq.iter().enumerate() {
             let s = self.slot(h);
-            self.b_slots.push(s);
-            if s != NO_SLOT && self.shared_mark[s as usize] != mark {
+            if s == NO_SLOT {
+                continue;
+            }
+            self.hits.push((j as u32, s));
+            if self.shared_mark[s as usize] != mark {
                 self.shared_mark[s as usize] = mark;
                 shared += 1;
                 if stock.is_empty() || !stock.contains(h) {
                     self.evidence_mark[s as usize] = mark;
-                    evidence += 1;
+                    self.evidence_slots.push(s);
                 }
             }
         }
-        let ((a_words, passages, longest), (b_words, _, _)) = if evidence == 0 {
+        let (loaded_cov, other_cov) = if self.evidence_slots.is_empty() {
             ((0, 0, 0), (0, 0, 0))
         } else {
+            self.loaded_pos.clear();
+            for &s in &self.evidence_slots {
+                let r = self.start[s as usize] as usize..self.start[s as usize + 1] as usize;
+                self.loaded_pos.extend_from_slice(&self.pos[r]);
+            }
+            self.loaded_pos.sort_unstable();
+            self.partner_pos.clear();
             let em = &self.evidence_mark;
-            let (a_slots, b_slots) = (&self.a_slots, &self.b_slots);
+            self.partner_pos.extend(
+                self.hits
+                    .iter()
+                    .filter(|&&(_, s)| em[s as usize] == mark)
+                    .map(|&(j, _)| j),
+            );
             (
-                covered_by(self.a_tokens, a_slots.len(), k, |i| {
-                    em[a_slots[i] as usize] == mark
-                }),
-                covered_by(b.tokens, b_slots.len(), k, |i| {
-                    let s = b_slots[i];
-                    s != NO_SLOT && em[s as usize] == mark
-                }),
+                covered_at(self.tokens, &self.loaded_pos, k),
+                covered_at(other.tokens, &self.partner_pos, k),
             )
         };
-        let union = self.a_distinct as usize + b.distinct as usize - shared as usize;
+        let (
+            (a_words, passages, longest),
+            (b_words, _, _),
+            a_tokens,
+            b_tokens,
+            a_distinct,
+            b_distinct,
+        ) = if loaded_is_b {
+            (
+                other_cov,
+                loaded_cov,
+                other.tokens,
+                self.tokens,
+                other.distinct,
+                self.distinct,
+            )
+        } else {
+            (
+                loaded_cov,
+                other_cov,
+                self.tokens,
+                other.tokens,
+                self.distinct,
+                other.distinct,
+            )
+        };
+        let union = a_distinct as usize + b_distinct as usize - shared as usize;
         let frac = |w: u32, n: u32| if n == 0 { 0.0 } else { w as f64 / n as f64 };
         Overlap {
             shared_shingles: shared,
@@ -322,13 +421,13 @@ impl PairVerifier {
             } else {
                 shared as f64 / union as f64
             },
-            a_in_b: frac(shared, self.a_distinct),
-            b_in_a: frac(shared, b.distinct),
+            a_in_b: frac(shared, a_distinct),
+            b_in_a: frac(shared, b_distinct),
             a_words,
             b_words,
             passages,
             longest,
-            coverage: frac(a_words, self.a_tokens).max(frac(b_words, b.tokens)),
+            coverage: frac(a_words, a_tokens).max(frac(b_words, b_tokens)),
         }
     }
 }
@@ -452,6 +551,24 @@ mod tests {
                         5,
                     );
                     assert_eq!(got, want, "round {round}");
+                    // The same pair with the partner loaded instead.
+                    let mut w = PairVerifier::new();
+                    w.load(SeqSide {
+                        seq: b,
+                        tokens: sb.tokens,
+                        distinct: sb.set.len() as u32,
+                    });
+                    let swapped = w.measure_as(
+                        SeqSide {
+                            seq: &a,
+                            tokens: sa.tokens,
+                            distinct: sa.set.len() as u32,
+                        },
+                        st,
+                        5,
+                        true,
+                    );
+                    assert_eq!(swapped, want, "round {round}, swapped");
                 }
             }
         }
