@@ -26,7 +26,9 @@
 //! thread count or input order.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use crate::hash::MixMap as HashMap;
 
 use rayon::prelude::*;
 
@@ -71,7 +73,7 @@ pub fn components(n: usize, edges: &[Edge]) -> Vec<Vec<u32>> {
             parent[ra.max(rb) as usize] = ra.min(rb);
         }
     }
-    let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut groups: HashMap<u32, Vec<u32>> = HashMap::default();
     for x in 0..n as u32 {
         let r = find(&mut parent, x);
         groups.entry(r).or_default().push(x);
@@ -166,7 +168,7 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
             }
         })
         .collect();
-    let mut nbr: Vec<HashMap<u32, Link>> = vec![HashMap::new(); n];
+    let mut nbr: Vec<HashMap<u32, Link>> = vec![HashMap::default(); n];
     let mut strong_pairs: Vec<(u32, u32)> = Vec::new();
     for e in edges {
         let (Some(&a), Some(&b)) = (local.get(&e.a), local.get(&e.b)) else {

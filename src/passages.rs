@@ -13,39 +13,13 @@
 //! 1-based line:column pairs (columns count characters; a line ends at LF,
 //! CRLF or a lone CR).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use crate::error::LoadError;
+use crate::hash::MixMap;
 use crate::load;
 use crate::shingle;
 use crate::tokenize;
-
-/// Hashes map keys that are already uniform hashes (shingle hashes) or
-/// small counters with one multiplication: the maps here are private to a
-/// story and never persisted, and SipHash was a tenth of this stage's time.
-#[derive(Default)]
-struct Mix(u64);
-
-impl Hasher for Mix {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_u32(&mut self, x: u32) {
-        self.write_u64(x as u64);
-    }
-}
-
-type MixMap<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
 
 /// A 1-based line and column (in characters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
