@@ -17,7 +17,7 @@ CORPUS=$(realpath "${1:?usage: bench/index.sh CORPUS_DOCS [BATCH] [SIZES] [RUNS]
 BATCH=${2:-1000}
 SIZES=${3:-10000 all}
 RUNS=${4:-5}
-OUT=target/bench-index
+OUT=${OUT:-target/bench-index}
 BIN=$PWD/target/release/storyclust
 cargo build --release --quiet
 rm -rf "$OUT"
@@ -56,7 +56,13 @@ for size in $SIZES; do
   dir="$OUT/archive-$size"
   mkdir -p "$dir"
   if [ "$size" = all ]; then n=$(wc -l <"$OUT/archive.list"); else n=$size; fi
-  head -n "$n" "$OUT/archive.list" | while read -r name; do ln -s "$CORPUS/$name" "$dir/$name"; done
+  python3 - "$CORPUS" "$dir" "$n" "$OUT/archive.list" <<'PY'
+import itertools, os, sys
+src, dst, n, listing = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+with open(listing) as f:
+    for name in itertools.islice((l.strip() for l in f), n):
+        os.symlink(os.path.join(src, name), os.path.join(dst, name))
+PY
   idx="$OUT/idx-$size.db"
   /usr/bin/time -f "%e %M" -o "$OUT/time" "$BIN" index build "$idx" "$dir" >/dev/null
   read -r bw bm <"$OUT/time"

@@ -389,37 +389,65 @@ impl Outcome {
         &self,
         mut f: impl FnMut(usize, &Story) -> Result<(), E>,
     ) -> Result<(), E> {
-        let Some(p) = &self.pending else {
-            for (i, s) in self.stories.iter().enumerate() {
-                f(i, s)?;
-            }
-            return Ok(());
-        };
-        let progress: &dyn Progress = match &p.progress.0 {
-            Some(b) => b.as_ref(),
-            None => &NoProgress,
-        };
-        progress.stage("passages", self.stories.len() as u64);
+        self.for_each_story_rendered(|_, _| (), |i, s, ()| f(i, s))
+    }
+
+    /// Like [`Outcome::for_each_story`], with `render` called first on each
+    /// story of a batch in parallel (say, to serialise it), and `sink` then
+    /// called in order with the story and what `render` made of it.
+    pub fn for_each_story_rendered<T: Send, E>(
+        &self,
+        render: impl Fn(usize, &Story) -> T + Sync,
+        mut sink: impl FnMut(usize, &Story, T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let progress: &dyn Progress =
+            match self.pending.as_ref().and_then(|p| p.progress.0.as_ref()) {
+                Some(b) => b.as_ref(),
+                None => &NoProgress,
+            };
+        if self.pending.is_some() {
+            progress.stage("passages", self.stories.len() as u64);
+        }
         let mut start = 0;
         while start < self.stories.len() {
             let end = (start + STORY_BATCH).min(self.stories.len());
-            progress.advance((end - start) as u64);
-            let t = Instant::now();
-            let done: Vec<(Story, Vec<LoadError>)> = (start..end)
-                .into_par_iter()
-                .map(|i| self.pending_story(p, i))
-                .collect();
-            p.ms.fetch_add(ms(t), std::sync::atomic::Ordering::Relaxed);
-            let mut late = Vec::new();
-            for (k, (s, errs)) in done.into_iter().enumerate() {
-                late.extend(errs);
-                f(start + k, &s)?;
+            match &self.pending {
+                None => {
+                    let made: Vec<T> = (start..end)
+                        .into_par_iter()
+                        .map(|i| render(i, &self.stories[i]))
+                        .collect();
+                    for (k, t) in made.into_iter().enumerate() {
+                        sink(start + k, &self.stories[start + k], t)?;
+                    }
+                }
+                Some(p) => {
+                    progress.advance((end - start) as u64);
+                    let t = Instant::now();
+                    let done: Vec<(Story, Vec<LoadError>, T)> = (start..end)
+                        .into_par_iter()
+                        .map(|i| {
+                            let (s, errs) = self.pending_story(p, i);
+                            let t = render(i, &s);
+                            (s, errs, t)
+                        })
+                        .collect();
+                    p.ms.fetch_add(ms(t), std::sync::atomic::Ordering::Relaxed);
+                    let mut late = Vec::new();
+                    for (k, (s, errs, t)) in done.into_iter().enumerate() {
+                        late.extend(errs);
+                        sink(start + k, &s, t)?;
+                    }
+                    p.late
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(late);
+                }
             }
-            p.late
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(late);
             start = end;
+        }
+        if self.pending.is_some() {
+            progress.finish();
         }
         Ok(())
     }

@@ -267,13 +267,15 @@ pub fn write_json(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
     serde_json::to_writer(&mut *w, &params(o))?;
     field(w, false, "stories")?;
     w.write_all(b"[")?;
-    o.for_each_story(|i, s| -> io::Result<()> {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        serde_json::to_writer(&mut *w, &story(o, s))?;
-        Ok(())
-    })?;
+    o.for_each_story_rendered(
+        |_, s| serde_json::to_vec(&story(o, s)),
+        |i, _, json| -> io::Result<()> {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(&json?)
+        },
+    )?;
     w.write_all(b"]")?;
     if view.all {
         field(w, false, "singletons")?;
@@ -316,7 +318,14 @@ pub fn write_jsonl(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()
             params: params(o),
         },
     )?;
-    o.for_each_story(|_, s| line(w, "story", &story(o, s)))?;
+    o.for_each_story_rendered(
+        |_, s| -> io::Result<Vec<u8>> {
+            let mut buf = Vec::new();
+            line(&mut buf, "story", &story(o, s))?;
+            Ok(buf)
+        },
+        |_, _, buf| w.write_all(&buf?),
+    )?;
     if view.all {
         for d in singletons(o) {
             line(w, "singleton", &d)?;

@@ -129,7 +129,8 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
         )?;
         writeln!(w)?;
     }
-    o.for_each_story(|i, s| -> io::Result<()> {
+    // Each story is written into its own buffer, a batch in parallel.
+    let one = |w: &mut dyn Write, i: usize, s: &crate::Story| -> io::Result<()> {
         writeln!(
             w,
             "{} {}  {} · {}",
@@ -271,7 +272,15 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
         }
         writeln!(w)?;
         Ok(())
-    })?;
+    };
+    o.for_each_story_rendered(
+        |i, s| -> io::Result<Vec<u8>> {
+            let mut buf = Vec::new();
+            one(&mut buf, i, s)?;
+            Ok(buf)
+        },
+        |_, _, buf| w.write_all(&buf?),
+    )?;
     let in_story: std::collections::HashSet<u32> = o
         .stories
         .iter()
