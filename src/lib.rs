@@ -273,6 +273,10 @@ pub struct Stats {
     pub errors: u64,
     /// Wall time per stage in milliseconds.
     pub timings_ms: Timings,
+    /// Bytes of intermediate data written to the temporary file. Not in the
+    /// JSON output, which does not depend on `--spill-after`.
+    #[serde(skip)]
+    pub spilled_bytes: u64,
 }
 
 /// Wall time per stage in milliseconds.
@@ -1109,6 +1113,7 @@ pub(crate) fn pipeline(
     // first clustering: their postings are kept for it.
     let mut stock: Vec<u64> = Vec::new();
     let mut widespread = store::Postings::new(PARTITION_BITS);
+    let mut wide_hashes: Vec<u64> = Vec::new();
     let parts: Vec<usize> = (0..df_postings.partitions()).collect();
     for group in parts.chunks(rayon::current_num_threads().max(1) * 2) {
         let done: Vec<(Vec<u64>, Vec<store::Posting>)> = group
@@ -1135,11 +1140,17 @@ pub(crate) fn pipeline(
         for (s, w) in done {
             stock.extend(s);
             for (h, n) in w {
+                if wide_hashes.last() != Some(&h) {
+                    wide_hashes.push(h);
+                }
                 widespread.push(&mut disk, h, n);
             }
         }
     }
     drop(df_postings);
+    // The widespread shingles: only an edge whose evidence holds one can
+    // change in the boilerplate pass.
+    let wide_set = verify::Stock::new(wide_hashes);
     // This input's own stock, kept for an index (and to tell whether it
     // adds to the archive's).
     let local_over_df = if keep || !known.archive.is_empty() {
@@ -1222,97 +1233,109 @@ pub(crate) fn pipeline(
     let t = Instant::now();
     // With `reuse`, pairs of two archive texts take their stored edge:
     // `Some(false)` as first verified, `Some(true)` after the boilerplate pass.
-    let verify_all =
-        |pairs: &[(u32, u32)], stock: &verify::Stock, reuse: Option<bool>| -> Vec<cluster::Edge> {
-            progress.stage("verifying", pairs.len() as u64);
-            let len = |n: u32| seqs.len_of(node_rep[n as usize]);
-            let mut order: Vec<(u32, u32)> = (0..pairs.len() as u32)
-                .map(|i| {
-                    let (a, b) = pairs[i as usize];
-                    (if len(a) >= len(b) { a } else { b }, i)
-                })
-                .collect();
-            order.sort_unstable();
-            let groups: Vec<std::ops::Range<usize>> =
-                candidates::equal_runs(&order, |o| o.0).collect();
-            let per_group: Vec<Vec<(u32, cluster::Edge)>> = groups
-                .par_iter()
-                .map_init(
-                    || (verify::PairVerifier::new(), Vec::new(), Vec::new()),
-                    |(verifier, seq_l, seq_o), r| {
-                        progress.advance(r.len() as u64);
-                        let l = order[r.start].0;
-                        let mut loaded = false;
-                        let mut out = Vec::new();
-                        for &(_, i) in &order[r.clone()] {
-                            let (a, b) = pairs[i as usize];
-                            let (ca, cb) = (node_content[a as usize], node_content[b as usize]);
-                            if let Some(last) = reuse
-                                && known.archive.contains(&ca)
-                                && known.archive.contains(&cb)
-                            {
-                                out.extend(
-                                    known
-                                        .edges
-                                        .get(&(ca.min(cb), ca.max(cb)))
-                                        .and_then(|k| if last { k.last } else { Some(k.first) })
-                                        .map(|(strength, strong)| {
-                                            (
-                                                i,
-                                                cluster::Edge {
-                                                    a,
-                                                    b,
-                                                    strength,
-                                                    strong,
-                                                },
-                                            )
-                                        }),
-                                );
-                                continue;
-                            }
-                            if !loaded {
-                                if let Err(e) = seqs.get(&disk, node_rep[l as usize], seq_l) {
-                                    note_read_error(e);
-                                    seq_l.clear();
-                                }
-                                let (tokens, distinct) = node_side(l, seq_l);
-                                verifier.load(verify::SeqSide {
-                                    seq: seq_l,
-                                    tokens,
-                                    distinct,
-                                });
-                                loaded = true;
-                            }
-                            let other = if l == a { b } else { a };
-                            if let Err(e) = seqs.get(&disk, node_rep[other as usize], seq_o) {
-                                note_read_error(e);
-                                continue;
-                            }
-                            let (tokens, distinct) = node_side(other, seq_o);
-                            let o = verifier.measure_as(
-                                verify::SeqSide {
-                                    seq: seq_o,
-                                    tokens,
-                                    distinct,
-                                },
-                                stock,
-                                cfg.shingle,
-                                l == b,
+    // With `wide`, each edge comes with whether its evidence holds one of
+    // those shingles (an edge taken from an index: always).
+    let verify_all = |pairs: &[(u32, u32)],
+                      stock: &verify::Stock,
+                      reuse: Option<bool>,
+                      wide: Option<&verify::Stock>|
+     -> Vec<(cluster::Edge, bool)> {
+        progress.stage("verifying", pairs.len() as u64);
+        let len = |n: u32| seqs.len_of(node_rep[n as usize]);
+        let mut order: Vec<(u32, u32)> = (0..pairs.len() as u32)
+            .map(|i| {
+                let (a, b) = pairs[i as usize];
+                (if len(a) >= len(b) { a } else { b }, i)
+            })
+            .collect();
+        order.sort_unstable();
+        let groups: Vec<std::ops::Range<usize>> = candidates::equal_runs(&order, |o| o.0).collect();
+        let per_group: Vec<Vec<(u32, cluster::Edge, bool)>> = groups
+            .par_iter()
+            .map_init(
+                || (verify::PairVerifier::new(), Vec::new(), Vec::new()),
+                |(verifier, seq_l, seq_o), r| {
+                    progress.advance(r.len() as u64);
+                    let l = order[r.start].0;
+                    let mut loaded = false;
+                    let mut out = Vec::new();
+                    for &(_, i) in &order[r.clone()] {
+                        let (a, b) = pairs[i as usize];
+                        let (ca, cb) = (node_content[a as usize], node_content[b as usize]);
+                        if let Some(last) = reuse
+                            && known.archive.contains(&ca)
+                            && known.archive.contains(&cb)
+                        {
+                            out.extend(
+                                known
+                                    .edges
+                                    .get(&(ca.min(cb), ca.max(cb)))
+                                    .and_then(|k| if last { k.last } else { Some(k.first) })
+                                    .map(|(strength, strong)| {
+                                        (
+                                            i,
+                                            cluster::Edge {
+                                                a,
+                                                b,
+                                                strength,
+                                                strong,
+                                            },
+                                            true,
+                                        )
+                                    }),
                             );
-                            out.extend(edge_from(&o, cfg, a, b).map(|e| (i, e)));
+                            continue;
                         }
-                        out
-                    },
-                )
-                .collect();
-            let mut edges: Vec<(u32, cluster::Edge)> = per_group.into_iter().flatten().collect();
-            edges.sort_unstable_by_key(|e| e.0);
-            edges.into_iter().map(|e| e.1).collect()
-        };
+                        if !loaded {
+                            if let Err(e) = seqs.get(&disk, node_rep[l as usize], seq_l) {
+                                note_read_error(e);
+                                seq_l.clear();
+                            }
+                            let (tokens, distinct) = node_side(l, seq_l);
+                            verifier.load(verify::SeqSide {
+                                seq: seq_l,
+                                tokens,
+                                distinct,
+                            });
+                            loaded = true;
+                        }
+                        let other = if l == a { b } else { a };
+                        if let Err(e) = seqs.get(&disk, node_rep[other as usize], seq_o) {
+                            note_read_error(e);
+                            continue;
+                        }
+                        let (tokens, distinct) = node_side(other, seq_o);
+                        let o = verifier.measure_as(
+                            verify::SeqSide {
+                                seq: seq_o,
+                                tokens,
+                                distinct,
+                            },
+                            stock,
+                            cfg.shingle,
+                            l == b,
+                        );
+                        out.extend(edge_from(&o, cfg, a, b).map(|e| {
+                            let flag =
+                                wide.is_none_or(|w| verifier.evidence_any(|h| w.contains(h)));
+                            (i, e, flag)
+                        }));
+                    }
+                    out
+                },
+            )
+            .collect();
+        let mut edges: Vec<(u32, cluster::Edge, bool)> = per_group.into_iter().flatten().collect();
+        edges.sort_unstable_by_key(|e| e.0);
+        edges.into_iter().map(|e| (e.1, e.2)).collect()
+    };
     let pairs: Vec<(u32, u32)> = cands.iter().map(|c| (c.a, c.b)).collect();
     drop(cands);
     let stock_set = verify::Stock::new(std::mem::take(&mut stock));
-    let mut edges = verify_all(&pairs, &stock_set, Some(false));
+    let first = verify_all(&pairs, &stock_set, Some(false), Some(&wide_set));
+    drop(wide_set);
+    let may_change: Vec<bool> = first.iter().map(|e| e.1).collect();
+    let mut edges: Vec<cluster::Edge> = first.into_iter().map(|e| e.0).collect();
     let mut stock = stock_set.into_sorted();
     drop(pairs);
     stats.timings_ms.verify = ms(t);
@@ -1379,16 +1402,19 @@ pub(crate) fn pipeline(
             stock.sort_unstable();
             stock.dedup();
             // More stock only removes evidence: only the edges can change,
-            // and only those whose two nodes both hold boilerplate (a
-            // shared shingle is held by both). With an index's stock and
-            // stored edges in play, every edge is verified again.
+            // and only those whose evidence holds a widespread shingle and
+            // whose two nodes both hold boilerplate (a shared shingle is held
+            // by both). With an index's stock and stored edges in play,
+            // every edge is verified again.
             let alone = known.archive.is_empty() && known_boilerplate.is_empty();
-            let recheck =
-                |e: &cluster::Edge| !alone || (touched[e.a as usize] && touched[e.b as usize]);
+            let recheck = |i: usize, e: &cluster::Edge| {
+                !alone || (may_change[i] && touched[e.a as usize] && touched[e.b as usize])
+            };
             let pairs: Vec<(u32, u32)> = edges
                 .iter()
-                .filter(|e| recheck(e))
-                .map(|e| (e.a, e.b))
+                .enumerate()
+                .filter(|(i, e)| recheck(*i, e))
+                .map(|(_, e)| (e.a, e.b))
                 .collect();
             // Stored archive edges already left out the archive's stock;
             // they change only if this run finds stock the archive lacks.
@@ -1396,14 +1422,15 @@ pub(crate) fn pipeline(
                 !verify::contains(&known.boilerplate, *h) && !verify::contains(&known.over_df, *h)
             });
             let stock_set = verify::Stock::new(std::mem::take(&mut stock));
-            let rechecked = verify_all(&pairs, &stock_set, (!fresh).then_some(true));
+            let rechecked = verify_all(&pairs, &stock_set, (!fresh).then_some(true), None);
             stock = stock_set.into_sorted();
             // Both lists follow the edges' order: merge them.
-            let mut again = rechecked.into_iter().peekable();
+            let mut again = rechecked.into_iter().map(|r| r.0).peekable();
             edges = edges
                 .into_iter()
-                .filter_map(|e| {
-                    if !recheck(&e) {
+                .enumerate()
+                .filter_map(|(i, e)| {
+                    if !recheck(i, &e) {
                         return Some(e);
                     }
                     again.next_if(|r| (r.a, r.b) == (e.a, e.b))
@@ -1432,6 +1459,7 @@ pub(crate) fn pipeline(
         (fingerprints, bands, seq_of)
     });
     drop(seqs);
+    stats.spilled_bytes = disk.spilled;
     if let Some((dir, e)) = disk.error.take() {
         errors.push(LoadError::Spill {
             path: dir,

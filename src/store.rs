@@ -72,7 +72,7 @@ pub fn spill_options() -> SpillOptions {
 /// Where a chunk is.
 enum Chunk {
     Memory(Vec<u8>),
-    Disk { offset: u64, len: u32 },
+    Disk { offset: u64, len: u64 },
 }
 
 /// The temporary file and the memory budget shared by a run's stores.
@@ -115,7 +115,7 @@ impl Disk {
                 Ok(offset) => {
                     return Chunk::Disk {
                         offset,
-                        len: data.len() as u32,
+                        len: data.len() as u64,
                     };
                 }
                 Err(e) => self.error = Some((self.dir(), e)),

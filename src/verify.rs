@@ -325,6 +325,14 @@ impl PairVerifier {
         NO_SLOT
     }
 
+    /// Whether a shingle of the last measured pair's evidence (its shared,
+    /// non-stock shingles) satisfies `f`.
+    pub fn evidence_any(&self, f: impl Fn(u64) -> bool) -> bool {
+        self.evidence_slots
+            .iter()
+            .any(|&s| f(self.keys[s as usize]))
+    }
+
     /// The overlap of the loaded document (as `a`) with `b`.
     pub fn measure(&mut self, b: SeqSide<'_>, stock: &Stock, k: usize) -> Overlap {
         self.measure_as(b, stock, k, false)
@@ -551,6 +559,9 @@ mod tests {
                         5,
                     );
                     assert_eq!(got, want, "round {round}");
+                    // Evidence is there exactly when a passage is.
+                    assert_eq!(v.evidence_any(|_| true), got.passages > 0);
+                    assert!(!v.evidence_any(|_| false));
                     // The same pair with the partner loaded instead.
                     let mut w = PairVerifier::new();
                     w.load(SeqSide {

@@ -395,8 +395,13 @@ pub fn write_text(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
                 w,
                 "{}",
                 st.dim(&format!(
-                    "timings (ms): discover {} sketch {} candidates {} verify {} cluster {} boilerplate {} passages {}",
-                    t.discover, t.sketch, t.candidates, t.verify, t.cluster, t.boilerplate, t.passages
+                    "timings (ms): discover {} sketch {} candidates {} verify {} cluster {} boilerplate {} passages {}{}",
+                    t.discover, t.sketch, t.candidates, t.verify, t.cluster, t.boilerplate, t.passages,
+                    if s.spilled_bytes > 0 {
+                        format!("; {:.0} MB through a temporary file", s.spilled_bytes as f64 / 1e6)
+                    } else {
+                        String::new()
+                    }
                 ))
             )?;
         }
