@@ -1098,13 +1098,26 @@ pub(crate) fn pipeline(
             .unwrap_or_else(|p| p.into_inner())
             .get_or_insert(e);
     };
-    let to_nodes = |mut postings: Vec<store::Posting>| -> Vec<store::Posting> {
-        postings.retain_mut(|p| {
+    // Partition `p` of a store (a problem reading it back is noted).
+    let read_part = |disk: &store::Disk, postings: &store::Postings, p: usize| {
+        let (read, err) = postings.read(disk, p);
+        if let Some(e) = err {
+            note_read_error(e);
+        }
+        read
+    };
+    // Partition `p` of a store of (hash, doc) postings as (hash, node)
+    // postings, sorted; the other copies of a text are left out (a node
+    // counts once).
+    let node_part = |disk: &store::Disk, postings: &store::Postings, p: usize| {
+        let mut v = read_part(disk, postings, p);
+        v.retain_mut(|p| {
             let n = rep_node[p.1 as usize];
             p.1 = n;
             n != u32::MAX
         });
-        postings
+        store::sort_postings(&mut v, PARTITION_BITS);
+        v
     };
 
     // Document frequency of every shingle, over distinct texts, one hash
@@ -1119,12 +1132,7 @@ pub(crate) fn pipeline(
         let done: Vec<(Vec<u64>, Vec<store::Posting>)> = group
             .par_iter()
             .map(|&p| {
-                let (postings, err) = df_postings.read(&disk, p);
-                if let Some(e) = err {
-                    note_read_error(e);
-                }
-                let mut all = to_nodes(postings);
-                store::sort_postings(&mut all, PARTITION_BITS);
+                let all = node_part(&disk, &df_postings, p);
                 let mut stock = Vec::new();
                 let mut wide = Vec::new();
                 for r in candidates::equal_runs(&all, |p| p.0) {
@@ -1180,15 +1188,7 @@ pub(crate) fn pipeline(
     for group in parts.chunks(rayon::current_num_threads().max(1) * 2) {
         let done: Vec<(Vec<u64>, u64, u64)> = group
             .par_iter()
-            .map(|&p| {
-                let (postings, err) = fp_postings.read(&disk, p);
-                if let Some(e) = err {
-                    note_read_error(e);
-                }
-                let mut postings = to_nodes(postings);
-                store::sort_postings(&mut postings, PARTITION_BITS);
-                candidates::pairs_in_postings(&postings, cfg.max_df)
-            })
+            .map(|&p| candidates::pairs_in_postings(&node_part(&disk, &fp_postings, p), cfg.max_df))
             .collect();
         for (pairs, distinct, over) in done {
             cstats.fingerprints += distinct;
@@ -1203,11 +1203,10 @@ pub(crate) fn pipeline(
     let counted: Vec<(u64, u32)> = (0..pair_store.partitions())
         .into_par_iter()
         .map(|p| {
-            let (pairs, err) = pair_store.read(&disk, p);
-            if let Some(e) = err {
-                note_read_error(e);
-            }
-            let mut pairs: Vec<u64> = pairs.into_iter().map(|(pair, _)| pair).collect();
+            let mut pairs: Vec<u64> = read_part(&disk, &pair_store, p)
+                .into_iter()
+                .map(|(pair, _)| pair)
+                .collect();
             candidates::count_pairs(&mut pairs, cfg.min_fingerprints)
         })
         .collect::<Vec<_>>()
@@ -1362,10 +1361,7 @@ pub(crate) fn pipeline(
         let per_part: Vec<(Vec<u64>, Vec<u32>)> = (0..widespread.partitions())
             .into_par_iter()
             .map(|p| {
-                let (wide, err) = widespread.read(&disk, p);
-                if let Some(e) = err {
-                    note_read_error(e);
-                }
+                let wide = read_part(&disk, &widespread, p);
                 let mut stories: Vec<u32> = Vec::new();
                 let mut found = Vec::new();
                 let mut holders = Vec::new();

@@ -155,40 +155,10 @@ impl Stock {
 /// Tokens of `a` covered by its shingles in `evidence` (ascending: the shared,
 /// non-stock shingles), the number of runs and the words of the longest run.
 fn covered(a: &Shingled, evidence: &[u64], k: usize) -> (u32, u32, u32) {
-    covered_by(a.tokens, a.seq.len(), k, |i| contains(evidence, a.seq[i]))
-}
-
-/// Tokens covered by the shingle positions `0..len` for which `hit` holds,
-/// the number of runs and the words of the longest run, in a document of
-/// `tokens` tokens and shingles of `k`.
-#[inline]
-fn covered_by(tokens: u32, len: usize, k: usize, hit: impl Fn(usize) -> bool) -> (u32, u32, u32) {
-    let k = k.max(1);
-    let span = (tokens as usize).min(k);
-    let mut words = 0usize;
-    let mut runs = 0u32;
-    let mut covered_until = 0usize;
-    let mut prev = false;
-    let mut run_start = 0usize;
-    let mut longest = 0usize;
-    for i in 0..len {
-        let hit = hit(i);
-        if hit {
-            if !prev {
-                runs += 1;
-                run_start = i;
-            }
-            longest = longest.max(i - run_start + span);
-            let start = i.max(covered_until);
-            let end = i + span;
-            if end > start {
-                words += end - start;
-                covered_until = end;
-            }
-        }
-        prev = hit;
-    }
-    (words as u32, runs, longest as u32)
+    let hits: Vec<u32> = (0..a.seq.len() as u32)
+        .filter(|&i| contains(evidence, a.seq[i as usize]))
+        .collect();
+    covered_at(a.tokens, &hits, k)
 }
 
 /// One document's side of [`overlap`] without its sorted set: its shingle
@@ -205,8 +175,9 @@ pub struct SeqSide<'a> {
 
 const NO_SLOT: u32 = u32::MAX;
 
-/// [`covered_by`] when the hit positions are known: `positions` ascending
-/// and distinct.
+/// Tokens covered by the shingles at `positions` (ascending, distinct) in
+/// a document of `tokens` tokens and shingles of `k`, the number of runs
+/// (of consecutive positions) and the words of the longest run.
 fn covered_at(tokens: u32, positions: &[u32], k: usize) -> (u32, u32, u32) {
     let span = (tokens as usize).min(k.max(1));
     let mut words = 0usize;
