@@ -212,7 +212,13 @@ fn covered_at(tokens: u32, positions: &[u32], k: usize) -> (u32, u32, u32) {
 #[derive(Default)]
 pub struct PairVerifier {
     keys: Vec<u64>,
-    used: Vec<bool>,
+    /// The load generation that took each slot.
+    used: Vec<u32>,
+    generation: u32,
+    /// Slot of each position of the loaded document.
+    slot_of: Vec<u32>,
+    positions_ready: bool,
+    fill: Vec<u32>,
     shared_mark: Vec<u32>,
     evidence_mark: Vec<u32>,
     /// Positions of the loaded document by slot: `pos[start[s]..start[s + 1]]`.
@@ -224,6 +230,11 @@ pub struct PairVerifier {
     loaded_pos: Vec<u32>,
     partner_pos: Vec<u32>,
     mask: usize,
+    /// One bit per value of a hash's high bits, set for the loaded
+    /// document's shingles: most shingles of a partner are not in the
+    /// table, and one bit in this small map says so without a probe.
+    filter: Vec<u64>,
+    filter_shift: u32,
     tokens: u32,
     distinct: u32,
     mark: u32,
@@ -239,27 +250,36 @@ impl PairVerifier {
     pub fn load(&mut self, a: SeqSide<'_>) {
         let cap = (a.seq.len() * 2).next_power_of_two().max(16);
         self.mask = cap - 1;
-        self.keys.clear();
-        self.keys.resize(cap, 0);
-        self.used.clear();
-        self.used.resize(cap, false);
-        self.shared_mark.clear();
-        self.shared_mark.resize(cap, 0);
-        self.evidence_mark.clear();
-        self.evidence_mark.resize(cap, 0);
-        self.mark = 0;
+        // Slots are taken by generation: a new load needs no clearing, and
+        // the marks of earlier loads are all older than the next mark.
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.used.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+        if self.used.len() < cap {
+            self.keys.resize(cap, 0);
+            self.used.resize(cap, 0);
+            self.shared_mark.resize(cap, 0);
+            self.evidence_mark.resize(cap, 0);
+        }
         self.tokens = a.tokens;
         self.distinct = a.distinct;
-        // Slot of each position, then positions grouped by slot.
-        let mut slot_of = std::mem::take(&mut self.hits);
-        slot_of.clear();
-        self.start.clear();
-        self.start.resize(cap + 1, 0);
-        for (i, &h) in a.seq.iter().enumerate() {
+        // About 16 bits per shingle: one partner shingle in 16 that is not
+        // in the table gets past the filter to a probe.
+        let bits = (a.seq.len() * 16).next_power_of_two().max(512);
+        self.filter_shift = 64 - bits.trailing_zeros();
+        self.filter.clear();
+        self.filter.resize(bits / 64, 0);
+        self.slot_of.clear();
+        let generation = self.generation;
+        for &h in a.seq {
+            let b = (h >> self.filter_shift) as usize;
+            self.filter[b >> 6] |= 1 << (b & 63);
             let mut s = (h as usize) & self.mask;
             loop {
-                if !self.used[s] {
-                    self.used[s] = true;
+                if self.used[s] != generation {
+                    self.used[s] = generation;
                     self.keys[s] = h;
                     break;
                 }
@@ -268,26 +288,38 @@ impl PairVerifier {
                 }
                 s = (s + 1) & self.mask;
             }
-            slot_of.push((i as u32, s as u32));
-            self.start[s + 1] += 1;
+            self.slot_of.push(s as u32);
+        }
+        self.positions_ready = false;
+    }
+
+    /// Groups the loaded document's positions by slot (`pos`, `start`):
+    /// needed only for a pair with evidence, so built on the first one.
+    fn build_positions(&mut self) {
+        let cap = self.mask + 1;
+        self.start.clear();
+        self.start.resize(cap + 1, 0);
+        for &s in &self.slot_of {
+            self.start[s as usize + 1] += 1;
         }
         for s in 0..cap {
             self.start[s + 1] += self.start[s];
         }
         self.pos.clear();
-        self.pos.resize(a.seq.len(), 0);
-        let mut fill = self.start.clone();
-        for &(i, s) in &slot_of {
-            self.pos[fill[s as usize] as usize] = i;
-            fill[s as usize] += 1;
+        self.pos.resize(self.slot_of.len(), 0);
+        self.fill.clear();
+        self.fill.extend_from_slice(&self.start[..cap]);
+        for (i, &s) in self.slot_of.iter().enumerate() {
+            self.pos[self.fill[s as usize] as usize] = i as u32;
+            self.fill[s as usize] += 1;
         }
-        self.hits = slot_of;
+        self.positions_ready = true;
     }
 
     #[inline]
     fn slot(&self, h: u64) -> u32 {
         let mut s = (h as usize) & self.mask;
-        while self.used[s] {
+        while self.used[s] == self.generation {
             if self.keys[s] == h {
                 return s as u32;
             }
@@ -329,6 +361,10 @@ impl PairVerifier {
         self.hits.clear();
         self.evidence_slots.clear();
         for (j, &h) in other.seq.iter().enumerate() {
+            let b = (h >> self.filter_shift) as usize;
+            if self.filter[b >> 6] & (1 << (b & 63)) == 0 {
+                continue;
+            }
             let s = self.slot(h);
             if s == NO_SLOT {
                 continue;
@@ -346,6 +382,9 @@ impl PairVerifier {
         let (loaded_cov, other_cov) = if self.evidence_slots.is_empty() {
             ((0, 0, 0), (0, 0, 0))
         } else {
+            if !self.positions_ready {
+                self.build_positions();
+            }
             self.loaded_pos.clear();
             for &s in &self.evidence_slots {
                 let r = self.start[s as usize] as usize..self.start[s as usize + 1] as usize;
@@ -488,6 +527,52 @@ mod tests {
         let twin = held[0] ^ 1;
         assert!(!stock.contains(twin));
         assert!(!Stock::default().contains(held[0]));
+    }
+
+    #[test]
+    fn pair_verifier_survives_its_counters_wrapping() {
+        // Load generations and pair marks wrap after 2^32 uses; the first
+        // use after a wrap must not see slots or marks of earlier ones.
+        let a: Vec<u64> = (0..40u64)
+            .map(|i| (i % 13).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        let b: Vec<u64> = (0..30u64)
+            .map(|i| (i % 7 + 3).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        let c: Vec<u64> = (0..25u64)
+            .map(|i| (i + 20).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        fn side(s: &Shingled) -> SeqSide<'_> {
+            SeqSide {
+                seq: &s.seq,
+                tokens: s.tokens,
+                distinct: s.set.len() as u32,
+            }
+        }
+        let (sa, sb, sc) = (
+            Shingled::new(44, a),
+            Shingled::new(34, b),
+            Shingled::new(29, c),
+        );
+        let stock = Stock::default();
+        let mut v = PairVerifier::new();
+        // Slots and marks of generation 1 and mark 1, left behind ...
+        v.load(side(&sa));
+        assert_eq!(
+            v.measure(side(&sb), &stock, 5),
+            overlap(&sa, &sb, &stock, 5)
+        );
+        // ... until both counters wrap to 1 again, at the next load and
+        // the next pair.
+        v.generation = u32::MAX;
+        v.mark = u32::MAX;
+        for (loaded, other) in [(&sb, &sa), (&sc, &sa), (&sb, &sc), (&sa, &sc), (&sa, &sb)] {
+            v.load(side(loaded));
+            let taken = v.used.iter().filter(|&&g| g == v.generation).count();
+            assert_eq!(taken, loaded.set.len(), "slots of this load only");
+            let got = v.measure(side(other), &stock, 5);
+            assert_eq!(got, overlap(loaded, other, &stock, 5));
+        }
     }
 
     #[test]
