@@ -142,6 +142,20 @@ impl Group {
     }
 }
 
+/// Whether groups `gx` and `gy`, joined by `link`, pass the linkage and
+/// coherence tests.
+fn may_merge(link: &Link, gx: &Group, gy: &Group, p: ClusterParams) -> bool {
+    if link.edges / (gx.size * gy.size) <= p.min_linkage {
+        return false;
+    }
+    let tighter = match (gx.inner_mean(), gy.inner_mean()) {
+        (Some(a), Some(b)) => a.max(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => 0.0,
+    };
+    link.strength / link.edges >= p.coherence * tighter
+}
+
 /// Average-linkage clustering of one component. Returns clusters of global
 /// node ids, each sorted, ordered by smallest id; only those holding a strong
 /// edge or identical copies.
@@ -191,22 +205,27 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
         }
     }
     strong_pairs.sort_unstable();
-    let entry = |x: u32, y: u32, l: &Link, groups: &[Group]| {
+    // A pair of groups enters the heap only if it may merge: both tests
+    // depend only on the two groups and their link, and any change to
+    // those bumps a version and pushes the pair again, so a pair that
+    // fails now would fail when popped. Leaving it out changes no merge
+    // and keeps the heap small around hub articles.
+    let entry = |x: u32, y: u32, l: &Link, groups: &[Group]| -> Option<Entry> {
         let (x, y) = (x.min(y), x.max(y));
-        let pairs = groups[x as usize].size * groups[y as usize].size;
-        Entry {
-            strength: l.strength / pairs,
+        let (gx, gy) = (&groups[x as usize], &groups[y as usize]);
+        may_merge(l, gx, gy, p).then(|| Entry {
+            strength: l.strength / (gx.size * gy.size),
             x,
             y,
-            vx: groups[x as usize].version,
-            vy: groups[y as usize].version,
-        }
+            vx: gx.version,
+            vy: gy.version,
+        })
     };
     let mut heap = BinaryHeap::new();
     for x in 0..n as u32 {
         for (&y, l) in &nbr[x as usize] {
             if x < y {
-                heap.push(entry(x, y, l, &groups));
+                heap.extend(entry(x, y, l, &groups));
             }
         }
     }
@@ -217,18 +236,7 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
             continue;
         }
         let link = nbr[x][&(y as u32)];
-        let pairs = gx.size * gy.size;
-        if link.edges / pairs <= p.min_linkage {
-            continue;
-        }
-        let tighter = match (gx.inner_mean(), gy.inner_mean()) {
-            (Some(a), Some(b)) => a.max(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => 0.0,
-        };
-        if link.strength / link.edges < p.coherence * tighter {
-            continue;
-        }
+        debug_assert!(may_merge(&link, gx, gy, p));
         // Merge the smaller neighbourhood into the larger one.
         let (keep, gone) = if nbr[x].len() >= nbr[y].len() {
             (x, y)
@@ -273,7 +281,7 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
         let keep32 = keep as u32;
         let updates: Vec<Entry> = nbr[keep]
             .iter()
-            .map(|(&z, l)| entry(keep32, z, l, &groups))
+            .filter_map(|(&z, l)| entry(keep32, z, l, &groups))
             .collect();
         heap.extend(updates);
     }
@@ -435,5 +443,152 @@ mod tests {
     #[test]
     fn identical_copies_alone_are_a_story() {
         assert_eq!(cluster(&[1, 3, 1], &[], P), vec![vec![1]]);
+    }
+
+    /// Average linkage the plain way: every round, every pair of live
+    /// groups is weighed from scratch and the best that may merge merges,
+    /// with the same tie-break and the same choice of surviving index as
+    /// the heap version.
+    fn reference(
+        members: &[u32],
+        weight: &[u64],
+        edges: &[Edge],
+        p: ClusterParams,
+    ) -> Vec<Vec<u32>> {
+        let n = members.len();
+        let local = |g: u32| members.iter().position(|&m| m == g).unwrap();
+        // Links between groups: [edges, strength].
+        let mut link = vec![vec![[0.0f64; 2]; n]; n];
+        let mut linked = vec![vec![false; n]; n];
+        let mut strong_pairs = Vec::new();
+        for e in edges {
+            let (a, b) = (local(e.a), local(e.b));
+            let w = weight[e.a as usize] as f64 * weight[e.b as usize] as f64;
+            for (x, y) in [(a, b), (b, a)] {
+                link[x][y][0] += w;
+                link[x][y][1] += w * e.strength;
+                linked[x][y] = true;
+            }
+            if e.strong {
+                strong_pairs.push((a, b));
+            }
+        }
+        let mut groups: Vec<Group> = (0..n)
+            .map(|i| {
+                let m = weight[members[i] as usize] as f64;
+                Group {
+                    alive: true,
+                    version: 0,
+                    size: m,
+                    inner: m * (m - 1.0) / 2.0,
+                    inner_edges: m * (m - 1.0) / 2.0,
+                    strong: m > 1.0,
+                    members: vec![i as u32],
+                }
+            })
+            .collect();
+        loop {
+            let mut best: Option<(f64, usize, usize)> = None;
+            for x in 0..n {
+                for y in x + 1..n {
+                    if !groups[x].alive || !groups[y].alive || !linked[x][y] {
+                        continue;
+                    }
+                    let l = Link {
+                        edges: link[x][y][0],
+                        strength: link[x][y][1],
+                    };
+                    if !may_merge(&l, &groups[x], &groups[y], p) {
+                        continue;
+                    }
+                    let s = l.strength / (groups[x].size * groups[y].size);
+                    if best.is_none_or(|(bs, _, _)| s > bs) {
+                        best = Some((s, x, y));
+                    }
+                }
+            }
+            let Some((_, x, y)) = best else { break };
+            let degree = |g: usize| (0..n).filter(|&z| z != g && linked[g][z]).count();
+            let (keep, gone) = if degree(x) >= degree(y) {
+                (x, y)
+            } else {
+                (y, x)
+            };
+            let between = link[keep][gone];
+            for z in 0..n {
+                if z == keep || z == gone || !linked[gone][z] {
+                    continue;
+                }
+                let add = link[gone][z];
+                link[keep][z] = [link[keep][z][0] + add[0], link[keep][z][1] + add[1]];
+                link[z][keep] = link[keep][z];
+                linked[keep][z] = true;
+                linked[z][keep] = true;
+            }
+            linked[gone].iter_mut().for_each(|l| *l = false);
+            linked.iter_mut().for_each(|row| row[gone] = false);
+            linked[keep][gone] = false;
+            let g = std::mem::take(&mut groups[gone].members);
+            groups[gone].alive = false;
+            let (gs, gi, ge, gst) = (
+                groups[gone].size,
+                groups[gone].inner,
+                groups[gone].inner_edges,
+                groups[gone].strong,
+            );
+            let k = &mut groups[keep];
+            k.size += gs;
+            k.inner += gi + between[1];
+            k.inner_edges += ge + between[0];
+            k.strong |= gst;
+            k.members.extend(g);
+        }
+        let mut owner = vec![0usize; n];
+        for (gi, g) in groups.iter().enumerate() {
+            for &m in &g.members {
+                owner[m as usize] = gi;
+            }
+        }
+        for &(a, b) in &strong_pairs {
+            if owner[a] == owner[b] {
+                groups[owner[a]].strong = true;
+            }
+        }
+        let mut out: Vec<Vec<u32>> = groups
+            .into_iter()
+            .filter(|g| g.alive && g.strong)
+            .map(|g| {
+                let mut v: Vec<u32> = g.members.iter().map(|&l| members[l as usize]).collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        out.sort_unstable_by_key(|v| v[0]);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agglomeration_matches_the_plain_algorithm(
+            n in 2usize..14,
+            raw in proptest::collection::vec((0u32..14, 0u32..14, 1u32..9, proptest::bool::ANY), 1..40),
+            weights in proptest::collection::vec(1u64..4, 14),
+        ) {
+            // Strengths in eighths and small weights keep every sum exact,
+            // so both versions see the same ties.
+            let mut seen = std::collections::BTreeSet::new();
+            let edges: Vec<Edge> = raw
+                .into_iter()
+                .map(|(a, b, s, strong)| (a % n as u32, b % n as u32, s, strong))
+                .filter(|&(a, b, _, _)| a != b && seen.insert((a.min(b), a.max(b))))
+                .map(|(a, b, s, strong)| Edge { a, b, strength: s as f64 / 8.0, strong })
+                .collect();
+            let members: Vec<u32> = (0..n as u32).collect();
+            let weight = &weights[..n];
+            proptest::prop_assert_eq!(
+                agglomerate(&members, weight, &edges, P),
+                reference(&members, weight, &edges, P)
+            );
+        }
     }
 }
