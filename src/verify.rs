@@ -94,14 +94,20 @@ pub(crate) fn contains(set: &[u64], h: u64) -> bool {
 
 /// Stock shingles: a sorted list behind a bit filter on the top bits of the
 /// hash, so that most lookups (shingles that are not stock) cost one memory
-/// access instead of a binary search over the whole list. The filter has at
-/// least 16 bits per stock hash (2^20 at least), so it stays sparse however
-/// much stock a corpus has: a run over a million articles can have millions.
+/// access. The filter has at least 16 bits per stock hash (2^20 at least),
+/// so it stays sparse however much stock a corpus has: a run over a million
+/// articles can have millions. A hash that passes the filter is looked up
+/// through an index of the list by its top bits (about one hash per
+/// bucket, the hashes being uniform), not by a binary search over it all.
 #[derive(Clone, Debug, Default)]
 pub struct Stock {
     sorted: Vec<u64>,
     bits: Vec<u64>,
     shift: u32,
+    /// `sorted[starts[b]..starts[b + 1]]` holds the hashes whose top
+    /// `64 - bucket_shift` bits are `b`.
+    starts: Vec<u32>,
+    bucket_shift: u32,
 }
 
 impl Stock {
@@ -119,10 +125,26 @@ impl Stock {
             let i = (h >> shift) as usize;
             bits[i / 64] |= 1 << (i % 64);
         }
+        let bucket_log = hashes
+            .len()
+            .max(1)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(1, 32);
+        let bucket_shift = 64 - bucket_log;
+        let mut starts = vec![0u32; (1usize << bucket_log) + 1];
+        for &h in &hashes {
+            starts[(h >> bucket_shift) as usize + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
         Stock {
             sorted: hashes,
             bits,
             shift,
+            starts,
+            bucket_shift,
         }
     }
 
@@ -133,7 +155,11 @@ impl Stock {
             return false;
         }
         let i = (h >> self.shift) as usize;
-        self.bits[i / 64] & (1 << (i % 64)) != 0 && self.sorted.binary_search(&h).is_ok()
+        if self.bits[i / 64] & (1 << (i % 64)) == 0 {
+            return false;
+        }
+        let b = (h >> self.bucket_shift) as usize;
+        self.sorted[self.starts[b] as usize..self.starts[b + 1] as usize].contains(&h)
     }
 
     /// The stock hashes, ascending.
