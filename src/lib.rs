@@ -1088,7 +1088,8 @@ pub(crate) fn pipeline(
     stats.distinct_texts = node_rep.len() as u64;
     let node_side = |n: u32, seq: &'_ [u64]| -> (u32, u32) {
         let rep = node_rep[n as usize] as usize;
-        debug_assert_eq!(seqs.len_of(rep as u32), seq.len());
+        // (A sequence that could not be read back is empty.)
+        debug_assert!(seq.is_empty() || seqs.len_of(rep as u32) == seq.len());
         (documents[rep].words, doc_distinct[rep])
     };
     let read_error: std::sync::Mutex<Option<std::io::Error>> = std::sync::Mutex::new(None);
@@ -1286,23 +1287,29 @@ pub(crate) fn pipeline(
                             continue;
                         }
                         if !loaded {
-                            if let Err(e) = seqs.get(&disk, node_rep[l as usize], seq_l) {
-                                note_read_error(e);
-                                seq_l.clear();
-                            }
-                            let (tokens, distinct) = node_side(l, seq_l);
+                            let seq = match seqs.view(&disk, node_rep[l as usize], seq_l) {
+                                Ok(seq) => seq,
+                                Err(e) => {
+                                    note_read_error(e);
+                                    &[]
+                                }
+                            };
+                            let (tokens, distinct) = node_side(l, seq);
                             verifier.load(verify::SeqSide {
-                                seq: seq_l,
+                                seq,
                                 tokens,
                                 distinct,
                             });
                             loaded = true;
                         }
                         let other = if l == a { b } else { a };
-                        if let Err(e) = seqs.get(&disk, node_rep[other as usize], seq_o) {
-                            note_read_error(e);
-                            continue;
-                        }
+                        let seq_o = match seqs.view(&disk, node_rep[other as usize], seq_o) {
+                            Ok(seq) => seq,
+                            Err(e) => {
+                                note_read_error(e);
+                                continue;
+                            }
+                        };
                         let (tokens, distinct) = node_side(other, seq_o);
                         let o = verifier.measure_as(
                             verify::SeqSide {

@@ -125,6 +125,21 @@ impl Disk {
         Chunk::Memory(data)
     }
 
+    /// [`Disk::put`] for a chunk of words, kept as words in memory (read
+    /// back without a copy) and written little-endian to the file.
+    fn put_words(&mut self, words: Vec<u64>) -> WordChunk {
+        let bytes = words.len() as u64 * 8;
+        if self.error.is_none() && self.in_memory + bytes > self.options.budget {
+            let data: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            match self.write(&data) {
+                Ok(offset) => return WordChunk::Disk { offset },
+                Err(e) => self.error = Some((self.dir(), e)),
+            }
+        }
+        self.in_memory += bytes;
+        WordChunk::Memory(words)
+    }
+
     fn write(&mut self, data: &[u8]) -> io::Result<u64> {
         if self.file.is_none() {
             self.file = Some(tempfile::tempfile_in(self.dir())?);
@@ -325,11 +340,18 @@ struct Slot {
     len: u32,
 }
 
+/// A chunk of a [`Sequences`] store: words in memory, or their bytes at
+/// `offset` of the temporary file.
+enum WordChunk {
+    Memory(Vec<u64>),
+    Disk { offset: u64 },
+}
+
 /// Sequences of u64 (shingle hashes in document order), one per id, read
 /// back by id.
 pub(crate) struct Sequences {
-    chunks: Vec<Chunk>,
-    current: Vec<u8>,
+    chunks: Vec<WordChunk>,
+    current: Vec<u64>,
     slots: Vec<Slot>,
 }
 
@@ -351,18 +373,15 @@ impl Sequences {
 
     /// Stores the next sequence; returns its id (0, 1, 2, … in order).
     pub fn push(&mut self, disk: &mut Disk, seq: &[u64]) -> u32 {
-        let bytes = seq.len() * 8;
-        let chunk = disk.chunk;
-        if !self.current.is_empty() && self.current.len() + bytes > chunk {
+        let words = disk.chunk / 8;
+        if !self.current.is_empty() && self.current.len() + seq.len() > words {
             self.seal(disk);
         }
         if self.current.capacity() == 0 {
-            self.current.reserve_exact(chunk.max(bytes));
+            self.current.reserve_exact(words.max(seq.len()));
         }
-        let at = (self.current.len() / 8) as u32;
-        for h in seq {
-            self.current.extend_from_slice(&h.to_le_bytes());
-        }
+        let at = self.current.len() as u32;
+        self.current.extend_from_slice(seq);
         self.slots.push(Slot {
             chunk: self.chunks.len() as u32,
             at,
@@ -373,7 +392,7 @@ impl Sequences {
 
     fn seal(&mut self, disk: &mut Disk) {
         let full = std::mem::take(&mut self.current);
-        let c = disk.put(full);
+        let c = disk.put_words(full);
         self.chunks.push(c);
     }
 
@@ -381,7 +400,7 @@ impl Sequences {
     pub fn finish(&mut self) {
         if !self.current.is_empty() {
             let last = std::mem::take(&mut self.current);
-            self.chunks.push(Chunk::Memory(last));
+            self.chunks.push(WordChunk::Memory(last));
         }
     }
 
@@ -390,28 +409,37 @@ impl Sequences {
         self.slots[id as usize].len as usize
     }
 
-    /// Sequence `id`, decoded into `out` (cleared first).
+    /// Sequence `id`, copied into `out` (cleared first).
     pub fn get(&self, disk: &Disk, id: u32, out: &mut Vec<u64>) -> io::Result<()> {
+        let mut buf = Vec::new();
+        let s = self.view(disk, id, &mut buf)?;
         out.clear();
+        out.extend_from_slice(s);
+        Ok(())
+    }
+
+    /// Sequence `id`: in memory, borrowed from the store; on disk, read
+    /// into `buf` and borrowed from it.
+    pub fn view<'a>(
+        &'a self,
+        disk: &Disk,
+        id: u32,
+        buf: &'a mut Vec<u64>,
+    ) -> io::Result<&'a [u64]> {
         let s = self.slots[id as usize];
-        let (at, len) = (s.at as usize * 8, s.len as usize * 8);
-        let mut decode = |bytes: &[u8]| {
-            out.extend(
-                bytes
-                    .chunks_exact(8)
-                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
-            );
-        };
+        let (at, len) = (s.at as usize, s.len as usize);
         match &self.chunks[s.chunk as usize] {
-            Chunk::Memory(bytes) => {
-                decode(&bytes[at..at + len]);
-                Ok(())
-            }
-            Chunk::Disk { offset, .. } => {
-                let mut buf = Vec::new();
-                disk.read(offset + at as u64, len, &mut buf)?;
-                decode(&buf);
-                Ok(())
+            WordChunk::Memory(words) => Ok(&words[at..at + len]),
+            WordChunk::Disk { offset } => {
+                let mut bytes = Vec::new();
+                disk.read(offset + at as u64 * 8, len * 8, &mut bytes)?;
+                buf.clear();
+                buf.extend(
+                    bytes
+                        .chunks_exact(8)
+                        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+                );
+                Ok(buf)
             }
         }
     }
