@@ -187,6 +187,7 @@ pub fn story_passages(
     // Distinct texts holding each shingle.
     let mut nodes_seen: Vec<u32> = Vec::new();
     let mut holders: MixMap<u64, (u32, u32)> = MixMap::default();
+    holders.reserve(loaded.iter().flatten().map(|l| l.seq.len()).sum());
     for (m, l) in members.iter().zip(&loaded) {
         let Some(l) = l else { continue };
         if nodes_seen.contains(&m.node) {
@@ -229,6 +230,7 @@ pub fn story_passages(
     // Union runs that hold a common shingle.
     let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
     let mut first_run: MixMap<u64, u32> = MixMap::default();
+    first_run.reserve(runs.iter().map(|r| (r.last - r.first + 1) as usize).sum());
     for (ri, r) in runs.iter().enumerate() {
         let l = loaded[r.member as usize].as_ref().expect("loaded");
         for p in r.first..=r.last {
