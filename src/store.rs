@@ -205,16 +205,17 @@ const POSTING_BYTES: usize = 12;
 
 /// Sorts postings by hash, then id, when their hashes are uniform below
 /// the top `known_bits` (one partition's): a counting pass splits them by
-/// the next 12 bits into buckets small enough to sort in cache.
+/// the next bits into buckets of about four postings, each then sorted
+/// alone.
 pub(crate) fn sort_postings(v: &mut Vec<Posting>, known_bits: u32) {
-    const BITS: u32 = 12;
-    if v.len() < 1 << 14 || known_bits + BITS > 64 {
+    let bits = (v.len().max(1).ilog2()).saturating_sub(2).min(16);
+    if bits < 6 || known_bits + bits > 64 {
         v.sort_unstable();
         return;
     }
-    let shift = 64 - known_bits - BITS;
-    let bucket = |h: u64| ((h >> shift) & ((1 << BITS) - 1)) as usize;
-    let mut starts = vec![0usize; (1 << BITS) + 1];
+    let shift = 64 - known_bits - bits;
+    let bucket = |h: u64| ((h >> shift) & ((1 << bits) - 1)) as usize;
+    let mut starts = vec![0usize; (1 << bits) + 1];
     for p in v.iter() {
         starts[bucket(p.0) + 1] += 1;
     }
@@ -476,7 +477,7 @@ mod tests {
 
     #[test]
     fn bucketed_sort_sorts_like_sort_unstable() {
-        for n in [0usize, 10, 20_000, 100_000] {
+        for n in [0usize, 10, 255, 256, 3_000, 20_000, 100_000, 400_000] {
             let mut v: Vec<Posting> = (0..n as u64)
                 .map(|i| {
                     let h = crate::hash::splitmix64(i / 3);
