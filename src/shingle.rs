@@ -63,30 +63,29 @@ pub fn winnow(shingles: &[u64], w: usize) -> Vec<u32> {
         return vec![best as u32];
     }
     let mut out: Vec<u32> = Vec::with_capacity(2 * n / (w + 1) + 2);
-    // Monotone deque of positions whose hashes increase strictly from front to back.
-    let mut dq: std::collections::VecDeque<usize> = std::collections::VecDeque::with_capacity(w);
-    for i in 0..n {
-        while let Some(&b) = dq.back() {
-            if shingles[b] >= shingles[i] {
-                dq.pop_back();
-            } else {
-                break;
+    // The rightmost minimum of the window, carried from one window to the
+    // next: the entering shingle replaces it if not larger; the window is
+    // scanned again only when it leaves.
+    let rescan = |lo: usize| -> usize {
+        let mut best = lo;
+        for j in lo + 1..lo + w {
+            if shingles[j] <= shingles[best] {
+                best = j;
             }
         }
-        dq.push_back(i);
-        if i + 1 >= w {
-            let lo = i + 1 - w;
-            while let Some(&f) = dq.front() {
-                if f < lo {
-                    dq.pop_front();
-                } else {
-                    break;
-                }
-            }
-            let m = *dq.front().expect("window is not empty") as u32;
-            if out.last() != Some(&m) {
-                out.push(m);
-            }
+        best
+    };
+    let mut best = rescan(0);
+    out.push(best as u32);
+    for lo in 1..=n - w {
+        let i = lo + w - 1;
+        if best < lo {
+            best = rescan(lo);
+        } else if shingles[i] <= shingles[best] {
+            best = i;
+        }
+        if out.last() != Some(&(best as u32)) {
+            out.push(best as u32);
         }
     }
     out
@@ -125,7 +124,7 @@ mod tests {
     fn winnowing_matches_the_definition() {
         let mut x = 12345u64;
         for len in 1..60 {
-            for w in 1..9 {
+            for w in 1..12 {
                 let h: Vec<u64> = (0..len)
                     .map(|_| {
                         x = hash::splitmix64(x);
