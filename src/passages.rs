@@ -112,11 +112,12 @@ struct Loaded {
     line_starts: Vec<u32>,
 }
 
+/// Byte offsets where lines start: after `\n`, `\r\n` and a lone `\r`.
 fn line_starts(text: &str) -> Vec<u32> {
     let b = text.as_bytes();
     let mut v = vec![0u32];
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+    for i in memchr::memchr2_iter(b'\n', b'\r', b) {
+        if b[i] == b'\n' || b.get(i + 1) != Some(&b'\n') {
             v.push(i as u32 + 1);
         }
     }
@@ -312,6 +313,31 @@ pub fn story_passages(
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn line_starts_follow_every_line_ending() {
+        let plain = |t: &str| -> Vec<u32> {
+            let b = t.as_bytes();
+            let mut v = vec![0u32];
+            for (i, &c) in b.iter().enumerate() {
+                if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+                    v.push(i as u32 + 1);
+                }
+            }
+            v
+        };
+        let mut x = 3u64;
+        for len in 0..200 {
+            let t: String = (0..len)
+                .map(|_| {
+                    x = crate::hash::splitmix64(x);
+                    ['a', '\n', '\r', ' ', 'é'][(x % 5) as usize]
+                })
+                .collect();
+            assert_eq!(line_starts(&t), plain(&t), "{t:?}");
+        }
+        assert_eq!(line_starts("a\r\nb\rc\n"), vec![0, 3, 5, 7]);
+    }
 
     #[test]
     fn passages_map_back_to_file_bytes() {
