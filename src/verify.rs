@@ -97,7 +97,7 @@ pub(crate) fn contains(set: &[u64], h: u64) -> bool {
 /// access. The filter has at least 16 bits per stock hash (2^20 at least),
 /// so it stays sparse however much stock a corpus has: a run over a million
 /// articles can have millions. A hash that passes the filter is looked up
-/// through an index of the list by its top bits (about one hash per
+/// through an index of the list by its top bits (about four hashes per
 /// bucket, the hashes being uniform), not by a binary search over it all.
 #[derive(Clone, Debug, Default)]
 pub struct Stock {
@@ -125,11 +125,9 @@ impl Stock {
             let i = (h >> shift) as usize;
             bits[i / 64] |= 1 << (i % 64);
         }
-        let bucket_log = hashes
-            .len()
-            .max(1)
-            .next_power_of_two()
-            .trailing_zeros()
+        // About four hashes a bucket: 1 to 2 bytes of index per hash.
+        let bucket_log = (hashes.len().max(1).next_power_of_two().trailing_zeros())
+            .saturating_sub(2)
             .clamp(1, 32);
         let bucket_shift = 64 - bucket_log;
         let mut starts = vec![0u32; (1usize << bucket_log) + 1];
