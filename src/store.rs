@@ -130,7 +130,10 @@ impl Disk {
     fn put_words(&mut self, words: Vec<u64>) -> WordChunk {
         let bytes = words.len() as u64 * 8;
         if self.error.is_none() && self.in_memory + bytes > self.options.budget {
-            let data: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let mut data = Vec::with_capacity(words.len() * 8);
+            for w in &words {
+                data.extend_from_slice(&w.to_le_bytes());
+            }
             match self.write(&data) {
                 Ok(offset) => return WordChunk::Disk { offset },
                 Err(e) => self.error = Some((self.dir(), e)),

@@ -182,6 +182,36 @@ fn symlink_loops_and_dangling_links_are_reported() {
 }
 
 #[test]
+fn links_to_files_and_to_folders_are_followed() {
+    // A folder of links to articles (looked up after the walk, in
+    // parallel), and one whose links include a folder (walked again,
+    // following links): both read like the articles themselves.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = d.join("src");
+    fs::create_dir_all(src.join("more")).unwrap();
+    fs::write(src.join("1_a.txt"), WIRE).unwrap();
+    fs::write(src.join("2_b.txt"), WIRE).unwrap();
+    fs::write(src.join("more/3_c.txt"), WIRE).unwrap();
+    fs::write(src.join("4_notes.md"), WIRE).unwrap();
+    let files = d.join("files");
+    fs::create_dir(&files).unwrap();
+    for n in ["1_a.txt", "2_b.txt", "4_notes.md"] {
+        std::os::unix::fs::symlink(src.join(n), files.join(n)).unwrap();
+    }
+    let r = run(&[], &files);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(story_names(&r.json), vec![vec!["1_a.txt", "2_b.txt"]]);
+    std::os::unix::fs::symlink(src.join("more"), files.join("more")).unwrap();
+    let r = run(&[], &files);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        story_names(&r.json),
+        vec![vec!["1_a.txt", "2_b.txt", "3_c.txt"]]
+    );
+}
+
+#[test]
 fn an_unreadable_file_is_reported() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
