@@ -137,6 +137,21 @@ struct Group {
 }
 
 impl Group {
+    /// Local node `i`, standing for `copies` identical articles (each pair
+    /// of copies an inside edge of strength 1).
+    fn single(i: u32, copies: u64) -> Group {
+        let m = copies as f64;
+        Group {
+            alive: true,
+            version: 0,
+            size: m,
+            inner: m * (m - 1.0) / 2.0,
+            inner_edges: m * (m - 1.0) / 2.0,
+            strong: m > 1.0,
+            members: vec![i],
+        }
+    }
+
     fn inner_mean(&self) -> Option<f64> {
         (self.inner_edges > 0.0).then(|| self.inner / self.inner_edges)
     }
@@ -169,18 +184,7 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
     let mut groups: Vec<Group> = members
         .iter()
         .enumerate()
-        .map(|(i, &g)| {
-            let m = weight[g as usize] as f64;
-            Group {
-                alive: true,
-                version: 0,
-                size: m,
-                inner: m * (m - 1.0) / 2.0,
-                inner_edges: m * (m - 1.0) / 2.0,
-                strong: m > 1.0,
-                members: vec![i as u32],
-            }
-        })
+        .map(|(i, &g)| Group::single(i as u32, weight[g as usize]))
         .collect();
     let mut nbr: Vec<HashMap<u32, Link>> = vec![HashMap::default(); n];
     let mut strong_pairs: Vec<(u32, u32)> = Vec::new();
@@ -474,18 +478,7 @@ mod tests {
             }
         }
         let mut groups: Vec<Group> = (0..n)
-            .map(|i| {
-                let m = weight[members[i] as usize] as f64;
-                Group {
-                    alive: true,
-                    version: 0,
-                    size: m,
-                    inner: m * (m - 1.0) / 2.0,
-                    inner_edges: m * (m - 1.0) / 2.0,
-                    strong: m > 1.0,
-                    members: vec![i as u32],
-                }
-            })
+            .map(|i| Group::single(i as u32, weight[members[i] as usize]))
             .collect();
         loop {
             let mut best: Option<(f64, usize, usize)> = None;

@@ -55,7 +55,7 @@ pub fn signature(shingles: &[u64], num_perm: usize, seed: u64) -> Signature {
         return sig;
     }
     PROBE_TABLE.with_borrow_mut(|(t_seed, t_bins, table)| {
-        if *t_seed != seed || *t_bins != num_perm || table.is_empty() {
+        if (*t_seed, *t_bins) != (seed, num_perm) {
             table.clear();
             for i in 0..num_perm {
                 table.extend((1..=PROBES_KEPT as u64).map(|a| probe(seed, i, a, num_perm) as u32));

@@ -92,6 +92,35 @@ pub(crate) fn contains(set: &[u64], h: u64) -> bool {
     set.binary_search(&h).is_ok()
 }
 
+/// One bit per value of the top `log` bits of a hash, set for the hashes
+/// put in: a clear bit says a hash is not among them in one memory access.
+#[derive(Clone, Debug, Default)]
+struct TopBits {
+    words: Vec<u64>,
+    shift: u32,
+}
+
+impl TopBits {
+    /// Empties the filter and sizes it to `2^log` bits (`log` in 6..=32).
+    fn reset(&mut self, log: u32) {
+        self.shift = 64 - log;
+        self.words.clear();
+        self.words.resize((1usize << log) / 64, 0);
+    }
+
+    #[inline]
+    fn insert(&mut self, h: u64) {
+        let i = (h >> self.shift) as usize;
+        self.words[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    fn may_contain(&self, h: u64) -> bool {
+        let i = (h >> self.shift) as usize;
+        self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
 /// Stock shingles: a sorted list behind a bit filter on the top bits of the
 /// hash, so that most lookups (shingles that are not stock) cost one memory
 /// access. The filter has at least 16 bits per stock hash (2^20 at least),
@@ -102,8 +131,7 @@ pub(crate) fn contains(set: &[u64], h: u64) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Stock {
     sorted: Vec<u64>,
-    bits: Vec<u64>,
-    shift: u32,
+    bits: TopBits,
     /// `sorted[starts[b]..starts[b + 1]]` holds the hashes whose top
     /// `64 - bucket_shift` bits are `b`.
     starts: Vec<u32>,
@@ -119,11 +147,10 @@ impl Stock {
             .next_power_of_two()
             .trailing_zeros()
             .clamp(20, 32);
-        let shift = 64 - log;
-        let mut bits = vec![0u64; (1usize << log) / 64];
+        let mut bits = TopBits::default();
+        bits.reset(log);
         for &h in &hashes {
-            let i = (h >> shift) as usize;
-            bits[i / 64] |= 1 << (i % 64);
+            bits.insert(h);
         }
         // About four hashes a bucket: 1 to 2 bytes of index per hash.
         let bucket_log = (hashes.len().max(1).next_power_of_two().trailing_zeros())
@@ -140,7 +167,6 @@ impl Stock {
         Stock {
             sorted: hashes,
             bits,
-            shift,
             starts,
             bucket_shift,
         }
@@ -152,8 +178,7 @@ impl Stock {
         if self.sorted.is_empty() {
             return false;
         }
-        let i = (h >> self.shift) as usize;
-        if self.bits[i / 64] & (1 << (i % 64)) == 0 {
+        if !self.bits.may_contain(h) {
             return false;
         }
         let b = (h >> self.bucket_shift) as usize;
@@ -257,8 +282,7 @@ pub struct PairVerifier {
     /// One bit per value of a hash's high bits, set for the loaded
     /// document's shingles: most shingles of a partner are not in the
     /// table, and one bit in this small map says so without a probe.
-    filter: Vec<u64>,
-    filter_shift: u32,
+    filter: TopBits,
     tokens: u32,
     distinct: u32,
     mark: u32,
@@ -291,15 +315,16 @@ impl PairVerifier {
         self.distinct = a.distinct;
         // About 16 bits per shingle: one partner shingle in 16 that is not
         // in the table gets past the filter to a probe.
-        let bits = (a.seq.len() * 16).next_power_of_two().max(512);
-        self.filter_shift = 64 - bits.trailing_zeros();
-        self.filter.clear();
-        self.filter.resize(bits / 64, 0);
+        self.filter.reset(
+            (a.seq.len() * 16)
+                .next_power_of_two()
+                .max(512)
+                .trailing_zeros(),
+        );
         self.slot_of.clear();
         let generation = self.generation;
         for &h in a.seq {
-            let b = (h >> self.filter_shift) as usize;
-            self.filter[b >> 6] |= 1 << (b & 63);
+            self.filter.insert(h);
             let mut s = (h as usize) & self.mask;
             loop {
                 if self.used[s] != generation {
@@ -385,8 +410,7 @@ impl PairVerifier {
         self.hits.clear();
         self.evidence_slots.clear();
         for (j, &h) in other.seq.iter().enumerate() {
-            let b = (h >> self.filter_shift) as usize;
-            if self.filter[b >> 6] & (1 << (b & 63)) == 0 {
+            if !self.filter.may_contain(h) {
                 continue;
             }
             let s = self.slot(h);
