@@ -655,6 +655,11 @@ fn bands_of(
 /// one partition's postings are sorted and counted at a time.
 const PARTITION_BITS: u32 = 8;
 
+/// The mark, in the id of a shingle's posting, of a shingle that is also
+/// one of the article's fingerprints (ids of articles and nodes stay below
+/// 2^31: a run of 2^31 articles would need terabytes of memory first).
+const FINGERPRINT: u32 = 1 << 31;
+
 /// The folder spilled data goes to.
 fn spill_dir() -> PathBuf {
     store::spill_options().dir_or_default()
@@ -1000,8 +1005,10 @@ pub(crate) fn pipeline(
     let n_inputs = inputs.len();
     let mut disk = store::Disk::new(store::spill_options());
     let mut seqs = store::Sequences::new();
+    // One posting per distinct shingle of each article; those that are
+    // also its fingerprints carry `FINGERPRINT` in their id, so the
+    // document frequencies and the passage index come from one store.
     let mut df_postings = store::Postings::new(PARTITION_BITS);
-    let mut fp_postings = store::Postings::new(PARTITION_BITS);
     let mut documents: Vec<Document> = Vec::with_capacity(n_inputs);
     let mut doc_distinct: Vec<u32> = Vec::with_capacity(n_inputs);
     let mut doc_bands: Vec<u64> = Vec::new();
@@ -1039,12 +1046,18 @@ pub(crate) fn pipeline(
                             contents.push((s.content, d));
                         }
                         seqs.push(&mut disk, &s.seq);
+                        // Fingerprints are some of the shingles: both
+                        // lists are sorted, one walk marks them.
+                        let mut fps = s.fingerprints.iter().peekable();
                         for &h in &s.set {
-                            df_postings.push(&mut disk, h, d);
+                            let flag = if fps.next_if_eq(&&h).is_some() {
+                                FINGERPRINT
+                            } else {
+                                0
+                            };
+                            df_postings.push(&mut disk, h, d | flag);
                         }
-                        for &f in &s.fingerprints {
-                            fp_postings.push(&mut disk, f, d);
-                        }
+                        debug_assert!(fps.next().is_none(), "fingerprints are shingles");
                         doc_band_at.push(doc_bands.len() as u32);
                         doc_bands.extend_from_slice(&s.bands);
                         doc_distinct.push(s.set.len() as u32);
@@ -1107,14 +1120,17 @@ pub(crate) fn pipeline(
         }
         read
     };
-    // Partition `p` of a store of (hash, doc) postings as (hash, node)
+    // A partition of a store of (hash, doc) postings as (hash, node)
     // postings, sorted; the other copies of a text are left out (a node
-    // counts once).
-    let node_part = |disk: &store::Disk, postings: &store::Postings, p: usize| {
-        let mut v = read_part(disk, postings, p);
+    // counts once). The `FINGERPRINT` mark is kept.
+    let node_part = |disk: &store::Disk, part: &store::Partition<store::Posting>| {
+        let (mut v, err) = part.read(disk);
+        if let Some(e) = err {
+            note_read_error(e);
+        }
         v.retain_mut(|p| {
-            let n = rep_node[p.1 as usize];
-            p.1 = n;
+            let n = rep_node[(p.1 & !FINGERPRINT) as usize];
+            p.1 = n | (p.1 & FINGERPRINT);
             n != u32::MAX
         });
         store::sort_postings(&mut v, PARTITION_BITS);
@@ -1125,34 +1141,66 @@ pub(crate) fn pipeline(
     // partition at a time. Shingles over the cap are stock; those in more
     // texts than `max_stories` may be boilerplate, which is decided after a
     // first clustering: their postings are kept for it.
+    //
+    // The same partition's fingerprints (the marked postings) are the
+    // passage index: the pairs of nodes sharing one are candidates. The pairs
+    // grow with the square of the corpus (a million articles: about a
+    // hundred million, most proposed once), so they go to a store, by ranges
+    // of their first node, and are counted one range at a time.
     let mut stock: Vec<u64> = Vec::new();
     let mut widespread = store::Postings::new(PARTITION_BITS);
     let mut wide_hashes: Vec<u64> = Vec::new();
+    let mut cstats = candidates::CandidateStats::default();
+    let mut pair_store: store::Store<u64> = store::Store::new(PARTITION_BITS);
+    let pair_parts = pair_store.partitions() as u64;
+    let n_nodes = node_rep.len().max(1) as u64;
     let parts: Vec<usize> = (0..df_postings.partitions()).collect();
     for group in parts.chunks(rayon::current_num_threads().max(1) * 2) {
-        let done: Vec<(Vec<u64>, Vec<store::Posting>)> = group
-            .par_iter()
-            .map(|&p| {
-                let all = node_part(&disk, &df_postings, p);
+        // Taken out of the store, a partition's memory is freed once read:
+        // the stores written here take its place.
+        let taken: Vec<store::Partition<store::Posting>> = group
+            .iter()
+            .map(|&p| df_postings.take(&mut disk, p))
+            .collect();
+        let done: Vec<_> = taken
+            .into_par_iter()
+            .map(|part| {
+                let all = node_part(&disk, &part);
+                drop(part);
                 let mut stock = Vec::new();
                 let mut wide = Vec::new();
                 for r in candidates::equal_runs(&all, |p| p.0) {
                     if r.len() > cfg.max_df {
                         stock.push(all[r.start].0);
                     } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
-                        wide.extend_from_slice(&all[r]);
+                        wide.extend(all[r].iter().map(|&(h, n)| (h, n & !FINGERPRINT)));
                     }
                 }
-                (stock, wide)
+                // Marked postings sort after the others of their hash, by
+                // node: unmarked, they are in order.
+                let fingerprints: Vec<store::Posting> = all
+                    .iter()
+                    .filter(|p| p.1 & FINGERPRINT != 0)
+                    .map(|&(h, n)| (h, n & !FINGERPRINT))
+                    .collect();
+                drop(all);
+                let pairs = candidates::pairs_in_postings(&fingerprints, cfg.max_df);
+                (stock, wide, pairs)
             })
             .collect();
-        for (s, w) in done {
+        for (s, w, (pairs, distinct, over)) in done {
             stock.extend(s);
             for (h, n) in w {
                 if wide_hashes.last() != Some(&h) {
                     wide_hashes.push(h);
                 }
                 widespread.push(&mut disk, h, n);
+            }
+            cstats.fingerprints += distinct;
+            cstats.fingerprints_over_df_cap += over;
+            for pair in pairs {
+                let part = ((pair >> 32) * pair_parts / n_nodes) as usize;
+                pair_store.push_to(&mut disk, part, pair);
             }
         }
     }
@@ -1174,40 +1222,16 @@ pub(crate) fn pipeline(
     }
     stats.timings_ms.sketch = ms(t);
 
-    // Candidates: the passage index one hash partition at a time, then LSH
-    // band by band.
+    // Candidates: the pairs of the passage index counted, then LSH band by
+    // band.
     let t = Instant::now();
-    let mut cstats = candidates::CandidateStats::default();
-    // The pairs each shared fingerprint proposes grow with the square of the
-    // corpus (a million articles: about a hundred million, most proposed
-    // once), so they go to a store, by ranges of their first node, and are
-    // counted one range at a time.
-    let mut pair_store = store::Postings::new(PARTITION_BITS);
-    let pair_parts = pair_store.partitions() as u64;
-    let n_nodes = node_rep.len().max(1) as u64;
-    let parts: Vec<usize> = (0..fp_postings.partitions()).collect();
-    for group in parts.chunks(rayon::current_num_threads().max(1) * 2) {
-        let done: Vec<(Vec<u64>, u64, u64)> = group
-            .par_iter()
-            .map(|&p| candidates::pairs_in_postings(&node_part(&disk, &fp_postings, p), cfg.max_df))
-            .collect();
-        for (pairs, distinct, over) in done {
-            cstats.fingerprints += distinct;
-            cstats.fingerprints_over_df_cap += over;
-            for pair in pairs {
-                let part = ((pair >> 32) * pair_parts / n_nodes) as usize;
-                pair_store.push_to(&mut disk, part, pair, 0);
-            }
-        }
-    }
-    drop(fp_postings);
     let counted: Vec<(u64, u32)> = (0..pair_store.partitions())
         .into_par_iter()
         .map(|p| {
-            let mut pairs: Vec<u64> = read_part(&disk, &pair_store, p)
-                .into_iter()
-                .map(|(pair, _)| pair)
-                .collect();
+            let (mut pairs, err) = pair_store.read(&disk, p);
+            if let Some(e) = err {
+                note_read_error(e);
+            }
             candidates::count_pairs(&mut pairs, cfg.min_fingerprints)
         })
         .collect::<Vec<_>>()

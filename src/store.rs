@@ -204,7 +204,48 @@ fn read_at(f: &File, mut out: &mut [u8], mut offset: u64) -> io::Result<()> {
 /// A posting: a 64-bit hash and a 32-bit article or node number.
 pub(crate) type Posting = (u64, u32);
 
-const POSTING_BYTES: usize = 12;
+/// A fixed-size record of a [`Store`], written little-endian.
+pub(crate) trait Record: Copy {
+    /// Bytes of one record.
+    const BYTES: usize;
+    /// Its bytes.
+    fn encode(self) -> [u8; 12];
+    /// The record of `Self::BYTES` bytes.
+    fn decode(bytes: &[u8]) -> Self;
+}
+
+impl Record for Posting {
+    const BYTES: usize = 12;
+    #[inline]
+    fn encode(self) -> [u8; 12] {
+        let mut rec = [0u8; 12];
+        rec[..8].copy_from_slice(&self.0.to_le_bytes());
+        rec[8..].copy_from_slice(&self.1.to_le_bytes());
+        rec
+    }
+    #[inline]
+    fn decode(r: &[u8]) -> Posting {
+        (
+            u64::from_le_bytes(r[..8].try_into().expect("8 bytes")),
+            u32::from_le_bytes(r[8..12].try_into().expect("4 bytes")),
+        )
+    }
+}
+
+/// A pair of node numbers as `a << 32 | b`.
+impl Record for u64 {
+    const BYTES: usize = 8;
+    #[inline]
+    fn encode(self) -> [u8; 12] {
+        let mut rec = [0u8; 12];
+        rec[..8].copy_from_slice(&self.to_le_bytes());
+        rec
+    }
+    #[inline]
+    fn decode(r: &[u8]) -> u64 {
+        u64::from_le_bytes(r[..8].try_into().expect("8 bytes"))
+    }
+}
 
 /// Sorts postings by hash, then id, when their hashes are uniform below
 /// the top `known_bits` (one partition's): a counting pass splits them by
@@ -238,37 +279,20 @@ pub(crate) fn sort_postings(v: &mut Vec<Posting>, known_bits: u32) {
     *v = out;
 }
 
-/// Postings split into `2^bits` partitions by the top bits of their hash,
-/// each partition a list of chunks in the order written.
-pub(crate) struct Postings {
+/// Records split into `2^bits` partitions, each partition a list of chunks
+/// in the order written.
+pub(crate) struct Store<R> {
     bits: u32,
     pending: Vec<Vec<u8>>,
     chunks: Vec<Vec<Chunk>>,
     count: u64,
+    record: std::marker::PhantomData<R>,
 }
 
+/// Postings split by the top bits of their hash.
+pub(crate) type Postings = Store<Posting>;
+
 impl Postings {
-    /// An empty store of `2^bits` partitions.
-    pub fn new(bits: u32) -> Postings {
-        let n = 1usize << bits;
-        Postings {
-            bits,
-            pending: (0..n).map(|_| Vec::new()).collect(),
-            chunks: (0..n).map(|_| Vec::new()).collect(),
-            count: 0,
-        }
-    }
-
-    /// Number of partitions.
-    pub fn partitions(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Postings written.
-    pub fn len(&self) -> u64 {
-        self.count
-    }
-
     /// The partition of hash `h`.
     #[inline]
     pub fn partition_of(&self, h: u64) -> usize {
@@ -283,56 +307,120 @@ impl Postings {
     #[inline]
     pub fn push(&mut self, disk: &mut Disk, h: u64, id: u32) {
         let p = self.partition_of(h);
-        self.push_to(disk, p, h, id);
+        self.push_to(disk, p, (h, id));
+    }
+}
+
+impl<R: Record> Store<R> {
+    /// An empty store of `2^bits` partitions.
+    pub fn new(bits: u32) -> Store<R> {
+        let n = 1usize << bits;
+        Store {
+            bits,
+            pending: (0..n).map(|_| Vec::new()).collect(),
+            chunks: (0..n).map(|_| Vec::new()).collect(),
+            count: 0,
+            record: std::marker::PhantomData,
+        }
     }
 
-    /// Appends one posting to partition `p`.
+    /// Number of partitions.
+    pub fn partitions(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Records written.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Appends one record to partition `p`.
     #[inline]
-    pub fn push_to(&mut self, disk: &mut Disk, p: usize, h: u64, id: u32) {
+    pub fn push_to(&mut self, disk: &mut Disk, p: usize, r: R) {
         let buf = &mut self.pending[p];
         if buf.capacity() == 0 {
-            buf.reserve_exact(MIN_CHUNK_BYTES);
+            // A partition's chunks double from the smallest to the disk's
+            // size, each allocated once at its size and sealed when full:
+            // no chunk is grown by copying (fresh pages are a cost of their
+            // own), and a small input keeps small chunks.
+            let sealed = self.chunks[p].len().min(16) as u32;
+            buf.reserve_exact((MIN_CHUNK_BYTES << sealed).min(disk.chunk).min(1 << 16));
         }
-        let mut rec = [0u8; POSTING_BYTES];
-        rec[..8].copy_from_slice(&h.to_le_bytes());
-        rec[8..].copy_from_slice(&id.to_le_bytes());
-        buf.extend_from_slice(&rec);
+        buf.extend_from_slice(&r.encode()[..R::BYTES]);
         self.count += 1;
-        if buf.len() + POSTING_BYTES > disk.chunk {
+        if buf.len() + R::BYTES > buf.capacity() {
             let full = std::mem::take(buf);
             let c = disk.put(full);
             self.chunks[p].push(c);
         }
     }
 
-    /// Partition `p`'s postings in the order written (the chunks on disk
+    /// Partition `p`'s records in the order written (the chunks on disk
     /// read back). A read error is returned with what was read before it.
-    pub fn read(&self, disk: &Disk, p: usize) -> (Vec<Posting>, Option<io::Error>) {
-        let mut out = Vec::new();
-        let mut buf = Vec::new();
-        let mut error = None;
-        let decode = |bytes: &[u8], out: &mut Vec<Posting>| {
-            out.extend(bytes.chunks_exact(POSTING_BYTES).map(|r| {
-                (
-                    u64::from_le_bytes(r[..8].try_into().expect("8 bytes")),
-                    u32::from_le_bytes(r[8..].try_into().expect("4 bytes")),
-                )
-            }));
-        };
-        for c in &self.chunks[p] {
-            match c {
-                Chunk::Memory(bytes) => decode(bytes, &mut out),
-                Chunk::Disk { offset, len } => match disk.read(*offset, *len as usize, &mut buf) {
-                    Ok(()) => decode(&buf, &mut out),
-                    Err(e) => {
-                        error.get_or_insert(e);
-                    }
-                },
-            }
-        }
-        decode(&self.pending[p], &mut out);
-        (out, error)
+    pub fn read(&self, disk: &Disk, p: usize) -> (Vec<R>, Option<io::Error>) {
+        read_chunks(disk, &self.chunks[p], &self.pending[p])
     }
+
+    /// Takes partition `p` out of the store (it is left empty), its memory
+    /// given back to the disk's budget for the stores written next.
+    pub fn take(&mut self, disk: &mut Disk, p: usize) -> Partition<R> {
+        let chunks = std::mem::take(&mut self.chunks[p]);
+        let held: usize = chunks
+            .iter()
+            .map(|c| match c {
+                Chunk::Memory(bytes) => bytes.len(),
+                Chunk::Disk { .. } => 0,
+            })
+            .sum();
+        disk.in_memory = disk.in_memory.saturating_sub(held as u64);
+        Partition {
+            chunks,
+            pending: std::mem::take(&mut self.pending[p]),
+            record: std::marker::PhantomData,
+        }
+    }
+}
+
+/// One partition taken out of a [`Store`].
+pub(crate) struct Partition<R> {
+    chunks: Vec<Chunk>,
+    pending: Vec<u8>,
+    record: std::marker::PhantomData<R>,
+}
+
+impl<R: Record> Partition<R> {
+    /// The records in the order written, as [`Store::read`].
+    pub fn read(&self, disk: &Disk) -> (Vec<R>, Option<io::Error>) {
+        read_chunks(disk, &self.chunks, &self.pending)
+    }
+}
+
+/// The records of `chunks` then `pending`, in order; a read error is
+/// returned with what was read before it.
+fn read_chunks<R: Record>(
+    disk: &Disk,
+    chunks: &[Chunk],
+    pending: &[u8],
+) -> (Vec<R>, Option<io::Error>) {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut error = None;
+    let decode = |bytes: &[u8], out: &mut Vec<R>| {
+        out.extend(bytes.chunks_exact(R::BYTES).map(R::decode));
+    };
+    for c in chunks {
+        match c {
+            Chunk::Memory(bytes) => decode(bytes, &mut out),
+            Chunk::Disk { offset, len } => match disk.read(*offset, *len as usize, &mut buf) {
+                Ok(()) => decode(&buf, &mut out),
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            },
+        }
+    }
+    decode(pending, &mut out);
+    (out, error)
 }
 
 /// Where one sequence sits.
@@ -476,6 +564,33 @@ mod tests {
             }
             assert_eq!(d.spilled > 0, budget < 4_000_000, "budget {budget}");
         }
+    }
+
+    #[test]
+    fn taken_partitions_read_alike_and_free_the_budget() {
+        // 2 MB of postings under a 1.2 MB budget: some chunks spill.
+        let mut d = disk(1_200_000);
+        let mut p = Postings::new(2);
+        for i in 0..170_000u64 {
+            p.push(&mut d, crate::hash::splitmix64(i), i as u32);
+        }
+        let spilled = d.spilled;
+        assert!(spilled > 0 && d.in_memory > 0);
+        let want: Vec<Vec<Posting>> = (0..4).map(|q| p.read(&d, q).0).collect();
+        for (q, w) in want.iter().enumerate() {
+            let part = p.take(&mut d, q);
+            let (got, err) = part.read(&d);
+            assert!(err.is_none());
+            assert_eq!(&got, w, "partition {q}");
+            assert!(p.read(&d, q).0.is_empty(), "partition {q} left empty");
+        }
+        // All the memory is back: the next store keeps its first megabyte.
+        assert_eq!(d.in_memory, 0);
+        let mut next = Postings::new(0);
+        for i in 0..80_000u64 {
+            next.push(&mut d, i, 0);
+        }
+        assert_eq!(d.spilled, spilled, "nothing more spilled");
     }
 
     #[test]
