@@ -660,6 +660,20 @@ const PARTITION_BITS: u32 = 8;
 /// 2^31: a run of 2^31 articles would need terabytes of memory first).
 const FINGERPRINT: u32 = 1 << 31;
 
+/// What one partition of the shingle postings gives.
+struct PartitionCounts {
+    /// Its shingles over the document-frequency cap.
+    stock: Vec<u64>,
+    /// The postings of its shingles in more than `max_stories` texts.
+    wide: Vec<store::Posting>,
+    /// The candidate pairs its fingerprints propose.
+    pairs: Vec<u64>,
+    /// Its distinct fingerprints.
+    fingerprints: u64,
+    /// Those over the cap.
+    over_cap: u64,
+}
+
 /// The folder spilled data goes to.
 fn spill_dir() -> PathBuf {
     store::spill_options().dir_or_default()
@@ -1123,8 +1137,8 @@ pub(crate) fn pipeline(
     // A partition of a store of (hash, doc) postings as (hash, node)
     // postings, sorted; the other copies of a text are left out (a node
     // counts once). The `FINGERPRINT` mark is kept.
-    let node_part = |disk: &store::Disk, part: &store::Partition<store::Posting>| {
-        let (mut v, err) = part.read(disk);
+    let node_part = |reader: &store::Reader, part: &store::Partition<store::Posting>| {
+        let (mut v, err) = part.read(reader);
         if let Some(e) = err {
             note_read_error(e);
         }
@@ -1155,54 +1169,76 @@ pub(crate) fn pipeline(
     let pair_parts = pair_store.partitions() as u64;
     let n_nodes = node_rep.len().max(1) as u64;
     let parts: Vec<usize> = (0..df_postings.partitions()).collect();
-    for group in parts.chunks(rayon::current_num_threads().max(1) * 2) {
+    let mut groups = parts.chunks(rayon::current_num_threads().max(1) * 2);
+    // One group's results are written to the stores (one thread) while the
+    // next group is counted.
+    let mut done: Vec<PartitionCounts> = Vec::new();
+    loop {
         // Taken out of the store, a partition's memory is freed once read:
         // the stores written here take its place.
-        let taken: Vec<store::Partition<store::Posting>> = group
+        let taken: Vec<store::Partition<store::Posting>> = groups
+            .next()
+            .unwrap_or_default()
             .iter()
             .map(|&p| df_postings.take(&mut disk, p))
             .collect();
-        let done: Vec<_> = taken
-            .into_par_iter()
-            .map(|part| {
-                let all = node_part(&disk, &part);
-                drop(part);
-                let mut stock = Vec::new();
-                let mut wide = Vec::new();
-                for r in candidates::equal_runs(&all, |p| p.0) {
-                    if r.len() > cfg.max_df {
-                        stock.push(all[r.start].0);
-                    } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
-                        wide.extend(all[r].iter().map(|&(h, n)| (h, n & !FINGERPRINT)));
-                    }
-                }
-                // Marked postings sort after the others of their hash, by
-                // node: unmarked, they are in order.
-                let fingerprints: Vec<store::Posting> = all
-                    .iter()
-                    .filter(|p| p.1 & FINGERPRINT != 0)
-                    .map(|&(h, n)| (h, n & !FINGERPRINT))
-                    .collect();
-                drop(all);
-                let pairs = candidates::pairs_in_postings(&fingerprints, cfg.max_df);
-                (stock, wide, pairs)
-            })
-            .collect();
-        for (s, w, (pairs, distinct, over)) in done {
-            stock.extend(s);
-            for (h, n) in w {
-                if wide_hashes.last() != Some(&h) {
-                    wide_hashes.push(h);
-                }
-                widespread.push(&mut disk, h, n);
-            }
-            cstats.fingerprints += distinct;
-            cstats.fingerprints_over_df_cap += over;
-            for pair in pairs {
-                let part = ((pair >> 32) * pair_parts / n_nodes) as usize;
-                pair_store.push_to(&mut disk, part, pair);
-            }
+        if taken.is_empty() && done.is_empty() {
+            break;
         }
+        let reader = disk.reader();
+        let merge = || {
+            for c in done {
+                stock.extend(c.stock);
+                for (h, n) in c.wide {
+                    if wide_hashes.last() != Some(&h) {
+                        wide_hashes.push(h);
+                    }
+                    widespread.push(&mut disk, h, n);
+                }
+                cstats.fingerprints += c.fingerprints;
+                cstats.fingerprints_over_df_cap += c.over_cap;
+                for pair in c.pairs {
+                    let part = ((pair >> 32) * pair_parts / n_nodes) as usize;
+                    pair_store.push_to(&mut disk, part, pair);
+                }
+            }
+        };
+        let count = || {
+            taken
+                .into_par_iter()
+                .map(|part| {
+                    let all = node_part(&reader, &part);
+                    drop(part);
+                    let mut stock = Vec::new();
+                    let mut wide = Vec::new();
+                    for r in candidates::equal_runs(&all, |p| p.0) {
+                        if r.len() > cfg.max_df {
+                            stock.push(all[r.start].0);
+                        } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
+                            wide.extend(all[r].iter().map(|&(h, n)| (h, n & !FINGERPRINT)));
+                        }
+                    }
+                    // Marked postings sort after the others of their hash, by
+                    // node: unmarked, they are in order.
+                    let fingerprints: Vec<store::Posting> = all
+                        .iter()
+                        .filter(|p| p.1 & FINGERPRINT != 0)
+                        .map(|&(h, n)| (h, n & !FINGERPRINT))
+                        .collect();
+                    drop(all);
+                    let (pairs, fingerprints, over_cap) =
+                        candidates::pairs_in_postings(&fingerprints, cfg.max_df);
+                    PartitionCounts {
+                        stock,
+                        wide,
+                        pairs,
+                        fingerprints,
+                        over_cap,
+                    }
+                })
+                .collect()
+        };
+        done = rayon::join(merge, count).1;
     }
     drop(df_postings);
     // The widespread shingles: only an edge whose evidence holds one can

@@ -18,7 +18,7 @@
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Bytes of one chunk at most.
 pub const CHUNK_BYTES: usize = 1 << 18;
@@ -82,7 +82,7 @@ pub(crate) struct Disk {
     /// [`MIN_CHUNK_BYTES`]..=[`CHUNK_BYTES`].
     chunk: usize,
     in_memory: u64,
-    file: Option<File>,
+    file: Option<Arc<File>>,
     len: u64,
     /// The first problem met with the file (reported once by the caller).
     pub error: Option<(PathBuf, io::Error)>,
@@ -145,7 +145,7 @@ impl Disk {
 
     fn write(&mut self, data: &[u8]) -> io::Result<u64> {
         if self.file.is_none() {
-            self.file = Some(tempfile::tempfile_in(self.dir())?);
+            self.file = Some(Arc::new(tempfile::tempfile_in(self.dir())?));
         }
         let file = self.file.as_ref().expect("created above");
         write_at(file, data, self.len)?;
@@ -156,12 +156,36 @@ impl Disk {
     }
 
     fn read(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
-        out.clear();
-        out.resize(len, 0);
-        match &self.file {
-            Some(f) => read_at(f, out, offset),
-            None => Err(io::Error::other("temporary file missing")),
+        read_from(self.file.as_deref(), offset, len, out)
+    }
+
+    /// What reads back the chunks written so far, apart from the disk: one
+    /// thread may go on writing while others read.
+    pub fn reader(&self) -> Reader {
+        Reader {
+            file: self.file.clone(),
         }
+    }
+}
+
+/// Reads back chunks a [`Disk`] wrote (see [`Disk::reader`]).
+pub(crate) struct Reader {
+    file: Option<Arc<File>>,
+}
+
+impl Reader {
+    fn read(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        read_from(self.file.as_deref(), offset, len, out)
+    }
+}
+
+/// `len` bytes at `offset` of the temporary file into `out`.
+fn read_from(file: Option<&File>, offset: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
+    out.clear();
+    out.resize(len, 0);
+    match file {
+        Some(f) => read_at(f, out, offset),
+        None => Err(io::Error::other("temporary file missing")),
     }
 }
 
@@ -358,7 +382,7 @@ impl<R: Record> Store<R> {
     /// Partition `p`'s records in the order written (the chunks on disk
     /// read back). A read error is returned with what was read before it.
     pub fn read(&self, disk: &Disk, p: usize) -> (Vec<R>, Option<io::Error>) {
-        read_chunks(disk, &self.chunks[p], &self.pending[p])
+        read_chunks(&disk.reader(), &self.chunks[p], &self.pending[p])
     }
 
     /// Takes partition `p` out of the store (it is left empty), its memory
@@ -390,15 +414,15 @@ pub(crate) struct Partition<R> {
 
 impl<R: Record> Partition<R> {
     /// The records in the order written, as [`Store::read`].
-    pub fn read(&self, disk: &Disk) -> (Vec<R>, Option<io::Error>) {
-        read_chunks(disk, &self.chunks, &self.pending)
+    pub fn read(&self, reader: &Reader) -> (Vec<R>, Option<io::Error>) {
+        read_chunks(reader, &self.chunks, &self.pending)
     }
 }
 
 /// The records of `chunks` then `pending`, in order; a read error is
 /// returned with what was read before it.
 fn read_chunks<R: Record>(
-    disk: &Disk,
+    disk: &Reader,
     chunks: &[Chunk],
     pending: &[u8],
 ) -> (Vec<R>, Option<io::Error>) {
@@ -579,7 +603,7 @@ mod tests {
         let want: Vec<Vec<Posting>> = (0..4).map(|q| p.read(&d, q).0).collect();
         for (q, w) in want.iter().enumerate() {
             let part = p.take(&mut d, q);
-            let (got, err) = part.read(&d);
+            let (got, err) = part.read(&d.reader());
             assert!(err.is_none());
             assert_eq!(&got, w, "partition {q}");
             assert!(p.read(&d, q).0.is_empty(), "partition {q} left empty");
