@@ -1309,7 +1309,18 @@ pub(crate) fn pipeline(
             })
             .collect();
         order.sort_unstable();
-        let groups: Vec<std::ops::Range<usize>> = candidates::equal_runs(&order, |o| o.0).collect();
+        // A text with thousands of partners (a long post quoted all over a
+        // newsgroup) is split into runs of at most `MOST` partners, each
+        // loading it again, so that one thread does not finish the stage
+        // alone.
+        const MOST: usize = 256;
+        let groups: Vec<std::ops::Range<usize>> = candidates::equal_runs(&order, |o| o.0)
+            .flat_map(|r| {
+                (r.start..r.end)
+                    .step_by(MOST)
+                    .map(move |s| s..(s + MOST).min(r.end))
+            })
+            .collect();
         let per_group: Vec<Vec<(u32, cluster::Edge, bool)>> = groups
             .par_iter()
             .map_init(

@@ -558,3 +558,33 @@ fn spilling_to_disk_changes_nothing() {
     let w: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(story_names(&w), story_names(&v));
 }
+
+#[test]
+fn a_text_with_hundreds_of_partners_is_verified_with_each() {
+    // One long article quotes 300 briefs, each of its own passage: 300
+    // pairs with the long article as their longer text, more than one
+    // verification run takes (they are split), every one an edge.
+    let dir = tempfile::tempdir().unwrap();
+    let passages: Vec<String> = (0..300u64).map(|i| filler(1000 + i, 60)).collect();
+    fs::write(dir.path().join("000_hub.txt"), passages.join(" . ")).unwrap();
+    for (i, p) in passages.iter().enumerate() {
+        fs::write(
+            dir.path().join(format!("{:03}_brief.txt", i + 1)),
+            format!("{p} {}", filler(5000 + i as u64, 20)),
+        )
+        .unwrap();
+    }
+    let run = |threads: &str| {
+        let out = storyclust()
+            .args(["--format", "json", "--no-timings", "-j", threads])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    let one = run("1");
+    let v: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(v["summary"]["edges"], 300, "{}", v["summary"]);
+    assert_eq!(one, run("2"));
+}
