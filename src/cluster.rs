@@ -225,15 +225,28 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
             vy: gy.version,
         })
     };
-    let mut heap = BinaryHeap::new();
+    // The first entries, one per edge, are sorted once and taken from the
+    // end; only the entries merges make go through a heap. Each step takes
+    // the greater of the two tops: entries are totally ordered, so the
+    // merges are those of one heap holding all.
+    let mut first: Vec<Entry> = Vec::new();
     for x in 0..n as u32 {
         for (&y, l) in &nbr[x as usize] {
             if x < y {
-                heap.extend(entry(x, y, l, &groups));
+                first.extend(entry(x, y, l, &groups));
             }
         }
     }
-    while let Some(top) = heap.pop() {
+    first.sort_unstable();
+    let mut heap = BinaryHeap::new();
+    loop {
+        let top = match (first.last(), heap.peek()) {
+            (None, None) => break,
+            (Some(a), Some(b)) if a < b => heap.pop(),
+            (Some(_), _) => first.pop(),
+            (None, Some(_)) => heap.pop(),
+        };
+        let Some(top) = top else { break };
         let (x, y) = (top.x as usize, top.y as usize);
         let (gx, gy) = (&groups[x], &groups[y]);
         if !gx.alive || !gy.alive || gx.version != top.vx || gy.version != top.vy {
