@@ -241,10 +241,9 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
     let mut heap = BinaryHeap::new();
     loop {
         let top = match (first.last(), heap.peek()) {
-            (None, None) => break,
             (Some(a), Some(b)) if a < b => heap.pop(),
             (Some(_), _) => first.pop(),
-            (None, Some(_)) => heap.pop(),
+            (None, _) => heap.pop(),
         };
         let Some(top) = top else { break };
         let (x, y) = (top.x as usize, top.y as usize);

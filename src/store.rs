@@ -1,10 +1,10 @@
 //! Intermediate storage of a run: what the sketch stage produces for every
-//! article (its shingle sequence, its shingle and fingerprint postings), kept
+//! article (its shingle sequence, its shingle postings), kept
 //! in memory up to a budget and spilled to one unnamed temporary file beyond
 //! it, so that a run's peak memory follows the number of articles (their
 //! signatures, counts and the candidate pairs), not the corpus's bytes.
 //!
-//! Data is written once, in input order, in chunks of [`CHUNK_BYTES`], and read
+//! Data is written once, in input order, in chunks of at most [`CHUNK_BYTES`], and read
 //! back by chunk (postings, one hash partition at a time) or by article (shingle
 //! sequences, for verification). Spilled chunks are read with positioned reads,
 //! not mapped, so they never count as the process's memory. The temporary file
@@ -26,6 +26,10 @@ pub const CHUNK_BYTES: usize = 1 << 18;
 /// Bytes of one chunk at least (small budgets use small chunks, so that
 /// a small input spills as a large one does).
 const MIN_CHUNK_BYTES: usize = 1 << 12;
+
+/// Bytes of one chunk of a [`Store`] at most: a store has a partly filled
+/// chunk in each of its partitions.
+const STORE_CHUNK_BYTES: usize = 1 << 16;
 
 /// Where and from when a run spills its intermediate data to disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,8 +236,8 @@ pub(crate) type Posting = (u64, u32);
 pub(crate) trait Record: Copy {
     /// Bytes of one record.
     const BYTES: usize;
-    /// Its bytes.
-    fn encode(self) -> [u8; 12];
+    /// Appends its `Self::BYTES` bytes to `out`.
+    fn encode(self, out: &mut Vec<u8>);
     /// The record of `Self::BYTES` bytes.
     fn decode(bytes: &[u8]) -> Self;
 }
@@ -241,11 +245,9 @@ pub(crate) trait Record: Copy {
 impl Record for Posting {
     const BYTES: usize = 12;
     #[inline]
-    fn encode(self) -> [u8; 12] {
-        let mut rec = [0u8; 12];
-        rec[..8].copy_from_slice(&self.0.to_le_bytes());
-        rec[8..].copy_from_slice(&self.1.to_le_bytes());
-        rec
+    fn encode(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+        out.extend_from_slice(&self.1.to_le_bytes());
     }
     #[inline]
     fn decode(r: &[u8]) -> Posting {
@@ -260,10 +262,8 @@ impl Record for Posting {
 impl Record for u64 {
     const BYTES: usize = 8;
     #[inline]
-    fn encode(self) -> [u8; 12] {
-        let mut rec = [0u8; 12];
-        rec[..8].copy_from_slice(&self.to_le_bytes());
-        rec
+    fn encode(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
     }
     #[inline]
     fn decode(r: &[u8]) -> u64 {
@@ -363,14 +363,19 @@ impl<R: Record> Store<R> {
     pub fn push_to(&mut self, disk: &mut Disk, p: usize, r: R) {
         let buf = &mut self.pending[p];
         if buf.capacity() == 0 {
-            // A partition's chunks double from the smallest to the disk's
-            // size, each allocated once at its size and sealed when full:
-            // no chunk is grown by copying (fresh pages are a cost of their
-            // own), and a small input keeps small chunks.
+            // A partition's chunks double from the smallest up to the
+            // disk's size or `STORE_CHUNK_BYTES`, each allocated once at its
+            // size and sealed when full: no chunk is grown by copying (fresh
+            // pages are a cost of their own), and a small input keeps small
+            // chunks.
             let sealed = self.chunks[p].len().min(16) as u32;
-            buf.reserve_exact((MIN_CHUNK_BYTES << sealed).min(disk.chunk).min(1 << 16));
+            buf.reserve_exact(
+                (MIN_CHUNK_BYTES << sealed)
+                    .min(disk.chunk)
+                    .min(STORE_CHUNK_BYTES),
+            );
         }
-        buf.extend_from_slice(&r.encode()[..R::BYTES]);
+        r.encode(buf);
         self.count += 1;
         if buf.len() + R::BYTES > buf.capacity() {
             let full = std::mem::take(buf);
@@ -422,7 +427,7 @@ impl<R: Record> Partition<R> {
 /// The records of `chunks` then `pending`, in order; a read error is
 /// returned with what was read before it.
 fn read_chunks<R: Record>(
-    disk: &Reader,
+    reader: &Reader,
     chunks: &[Chunk],
     pending: &[u8],
 ) -> (Vec<R>, Option<io::Error>) {
@@ -435,7 +440,7 @@ fn read_chunks<R: Record>(
     for c in chunks {
         match c {
             Chunk::Memory(bytes) => decode(bytes, &mut out),
-            Chunk::Disk { offset, len } => match disk.read(*offset, *len as usize, &mut buf) {
+            Chunk::Disk { offset, len } => match reader.read(*offset, *len as usize, &mut buf) {
                 Ok(()) => decode(&buf, &mut out),
                 Err(e) => {
                     error.get_or_insert(e);
