@@ -660,6 +660,16 @@ const PARTITION_BITS: u32 = 8;
 /// 2^31: a run of 2^31 articles would need terabytes of memory first).
 const FINGERPRINT: u32 = 1 << 31;
 
+/// Verified edges, in the order of their pairs, each with whether its
+/// evidence holds a widespread shingle; when asked for, each edge's kept
+/// evidence, with the group of pairs whose `runs` hold its runs and where
+/// they start there.
+struct Verified {
+    edges: Vec<(cluster::Edge, bool)>,
+    evidence: Vec<(verify::Evidence, u32, usize)>,
+    runs: Vec<Vec<u32>>,
+}
+
 /// What one partition of the shingle postings gives.
 struct PartitionCounts {
     /// Its shingles over the document-frequency cap.
@@ -1294,12 +1304,14 @@ pub(crate) fn pipeline(
     // With `reuse`, pairs of two archive texts take their stored edge:
     // `Some(false)` as first verified, `Some(true)` after the boilerplate pass.
     // With `wide`, each edge comes with whether its evidence holds one of
-    // those shingles (an edge taken from an index: always).
+    // those shingles (an edge taken from an index: always), and with `keep`
+    // the evidence of those that do is kept for the boilerplate pass.
     let verify_all = |pairs: &[(u32, u32)],
                       stock: &verify::Stock,
                       reuse: Option<bool>,
-                      wide: Option<&verify::Stock>|
-     -> Vec<(cluster::Edge, bool)> {
+                      wide: Option<&verify::Stock>,
+                      keep: bool|
+     -> Verified {
         progress.stage("verifying", pairs.len() as u64);
         let len = |n: u32| seqs.len_of(node_rep[n as usize]);
         let mut order: Vec<(u32, u32)> = (0..pairs.len() as u32)
@@ -1321,7 +1333,9 @@ pub(crate) fn pipeline(
                     .map(move |s| s..(s + MOST).min(r.end))
             })
             .collect();
-        let per_group: Vec<Vec<(u32, cluster::Edge, bool)>> = groups
+        // Per group: its edges, with the place of their evidence in its runs.
+        type Found = (u32, cluster::Edge, bool, verify::Evidence, usize);
+        let per_group: Vec<(Vec<Found>, Vec<u32>)> = groups
             .par_iter()
             .map_init(
                 || (verify::PairVerifier::new(), Vec::new(), Vec::new()),
@@ -1330,6 +1344,7 @@ pub(crate) fn pipeline(
                     let l = order[r.start].0;
                     let mut loaded = false;
                     let mut out = Vec::new();
+                    let mut runs = Vec::new();
                     for &(_, i) in &order[r.clone()] {
                         let (a, b) = pairs[i as usize];
                         let (ca, cb) = (node_content[a as usize], node_content[b as usize]);
@@ -1352,6 +1367,8 @@ pub(crate) fn pipeline(
                                                 strong,
                                             },
                                             true,
+                                            verify::Evidence::default(),
+                                            0,
                                         )
                                     }),
                             );
@@ -1395,24 +1412,51 @@ pub(crate) fn pipeline(
                         out.extend(edge_from(&o, cfg, a, b).map(|e| {
                             let flag =
                                 wide.is_none_or(|w| verifier.evidence_any(|h| w.contains(h)));
-                            (i, e, flag)
+                            let at = runs.len();
+                            let ev = if keep && flag {
+                                verifier.keep_evidence(l == b, &mut runs)
+                            } else {
+                                verify::Evidence::default()
+                            };
+                            (i, e, flag, ev, at)
                         }));
                     }
-                    out
+                    (out, runs)
                 },
             )
             .collect();
-        let mut edges: Vec<(u32, cluster::Edge, bool)> = per_group.into_iter().flatten().collect();
-        edges.sort_unstable_by_key(|e| e.0);
-        edges.into_iter().map(|e| (e.1, e.2)).collect()
+        let mut found: Vec<(Found, u32)> = per_group
+            .iter()
+            .enumerate()
+            .flat_map(|(g, (out, _))| out.iter().map(move |&f| (f, g as u32)))
+            .collect();
+        found.sort_unstable_by_key(|f| f.0.0);
+        let mut v = Verified {
+            edges: Vec::with_capacity(found.len()),
+            evidence: Vec::new(),
+            runs: Vec::new(),
+        };
+        for ((_, e, flag, ev, at), g) in found {
+            v.edges.push((e, flag));
+            if keep {
+                v.evidence.push((ev, g, at));
+            }
+        }
+        if keep {
+            v.runs = per_group.into_iter().map(|(_, runs)| runs).collect();
+        }
+        v
     };
     let pairs: Vec<(u32, u32)> = cands.iter().map(|c| (c.a, c.b)).collect();
     drop(cands);
     let stock_set = verify::Stock::new(std::mem::take(&mut stock));
-    let first = verify_all(&pairs, &stock_set, Some(false), Some(&wide_set));
+    // Alone (no index), an edge's evidence is kept for the boilerplate pass.
+    let alone = known.archive.is_empty() && known_boilerplate.is_empty();
+    let first = verify_all(&pairs, &stock_set, Some(false), Some(&wide_set), alone);
     drop(wide_set);
-    let may_change: Vec<bool> = first.iter().map(|e| e.1).collect();
-    let mut edges: Vec<cluster::Edge> = first.into_iter().map(|e| e.0).collect();
+    let may_change: Vec<bool> = first.edges.iter().map(|e| e.1).collect();
+    let mut edges: Vec<cluster::Edge> = first.edges.into_iter().map(|e| e.0).collect();
+    let (evidence, evidence_runs) = (first.evidence, first.runs);
     let mut stock = stock_set.into_sorted();
     drop(pairs);
     stats.timings_ms.verify = ms(t);
@@ -1480,36 +1524,79 @@ pub(crate) fn pipeline(
             // whose two nodes both hold boilerplate (a shared shingle is held
             // by both). With an index's stock and stored edges in play,
             // every edge is verified again.
-            let alone = known.archive.is_empty() && known_boilerplate.is_empty();
             let recheck = |i: usize, e: &cluster::Edge| {
                 !alone || (may_change[i] && touched[e.a as usize] && touched[e.b as usize])
             };
-            let pairs: Vec<(u32, u32)> = edges
-                .iter()
-                .enumerate()
-                .filter(|(i, e)| recheck(*i, e))
-                .map(|(_, e)| (e.a, e.b))
-                .collect();
-            // Stored archive edges already left out the archive's stock;
-            // they change only if this run finds stock the archive lacks.
-            let fresh = local_boilerplate.iter().chain(&local_over_df).any(|h| {
-                !verify::contains(&known.boilerplate, *h) && !verify::contains(&known.over_df, *h)
-            });
             let stock_set = verify::Stock::new(std::mem::take(&mut stock));
-            let rechecked = verify_all(&pairs, &stock_set, (!fresh).then_some(true), None);
+            if alone {
+                // Each edge measured again from its kept evidence.
+                edges = edges
+                    .into_par_iter()
+                    .enumerate()
+                    .map_init(
+                        || (Vec::new(), Vec::new(), Vec::new()),
+                        |(seq_a, seq_b, buf), (i, e)| {
+                            if !recheck(i, &e) {
+                                return Some(e);
+                            }
+                            let (ev, g, at) = evidence[i];
+                            let side = |n: u32, out| {
+                                let seq = match seqs.view(&disk, node_rep[n as usize], out) {
+                                    Ok(seq) => seq,
+                                    Err(err) => {
+                                        note_read_error(err);
+                                        &[]
+                                    }
+                                };
+                                let (tokens, distinct) = node_side(n, seq);
+                                verify::SeqSide {
+                                    seq,
+                                    tokens,
+                                    distinct,
+                                }
+                            };
+                            let o = ev.remeasure(
+                                &evidence_runs[g as usize][at..at + ev.len()],
+                                side(e.a, seq_a),
+                                side(e.b, seq_b),
+                                &stock_set,
+                                cfg.shingle,
+                                buf,
+                            );
+                            edge_from(&o, cfg, e.a, e.b)
+                        },
+                    )
+                    .flatten()
+                    .collect();
+            } else {
+                let pairs: Vec<(u32, u32)> = edges
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, e)| recheck(*i, e))
+                    .map(|(_, e)| (e.a, e.b))
+                    .collect();
+                // Stored archive edges already left out the archive's stock;
+                // they change only if this run finds stock the archive lacks.
+                let fresh = local_boilerplate.iter().chain(&local_over_df).any(|h| {
+                    !verify::contains(&known.boilerplate, *h)
+                        && !verify::contains(&known.over_df, *h)
+                });
+                let rechecked =
+                    verify_all(&pairs, &stock_set, (!fresh).then_some(true), None, false);
+                // Both lists follow the edges' order: merge them.
+                let mut again = rechecked.edges.into_iter().map(|r| r.0).peekable();
+                edges = edges
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| {
+                        if !recheck(i, &e) {
+                            return Some(e);
+                        }
+                        again.next_if(|r| (r.a, r.b) == (e.a, e.b))
+                    })
+                    .collect();
+            }
             stock = stock_set.into_sorted();
-            // Both lists follow the edges' order: merge them.
-            let mut again = rechecked.into_iter().map(|r| r.0).peekable();
-            edges = edges
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, e)| {
-                    if !recheck(i, &e) {
-                        return Some(e);
-                    }
-                    again.next_if(|r| (r.a, r.b) == (e.a, e.b))
-                })
-                .collect();
             groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
         }
         stats.timings_ms.boilerplate = ms(t);

@@ -286,6 +286,8 @@ pub struct PairVerifier {
     tokens: u32,
     distinct: u32,
     mark: u32,
+    /// Distinct shingles shared in the last measured pair.
+    shared: u32,
 }
 
 impl PairVerifier {
@@ -407,6 +409,7 @@ impl PairVerifier {
         }
         let mark = self.mark;
         let mut shared = 0u32;
+        self.shared = 0;
         self.hits.clear();
         self.evidence_slots.clear();
         for (j, &h) in other.seq.iter().enumerate() {
@@ -427,6 +430,7 @@ impl PairVerifier {
                 }
             }
         }
+        self.shared = shared;
         let (loaded_cov, other_cov) = if self.evidence_slots.is_empty() {
             ((0, 0, 0), (0, 0, 0))
         } else {
@@ -452,49 +456,168 @@ impl PairVerifier {
                 covered_at(other.tokens, &self.partner_pos, k),
             )
         };
-        let (
-            (a_words, passages, longest),
-            (b_words, _, _),
-            a_tokens,
-            b_tokens,
-            a_distinct,
-            b_distinct,
-        ) = if loaded_is_b {
-            (
-                other_cov,
-                loaded_cov,
-                other.tokens,
-                self.tokens,
-                other.distinct,
-                self.distinct,
-            )
+        let (a_cov, b_cov, a, b) = if loaded_is_b {
+            (other_cov, loaded_cov, other, self.side())
         } else {
-            (
-                loaded_cov,
-                other_cov,
-                self.tokens,
-                other.tokens,
-                self.distinct,
-                other.distinct,
-            )
+            (loaded_cov, other_cov, self.side(), other)
         };
-        let union = a_distinct as usize + b_distinct as usize - shared as usize;
-        let frac = |w: u32, n: u32| if n == 0 { 0.0 } else { w as f64 / n as f64 };
-        Overlap {
-            shared_shingles: shared,
-            jaccard: if union == 0 {
-                0.0
-            } else {
-                shared as f64 / union as f64
-            },
-            a_in_b: frac(shared, a_distinct),
-            b_in_a: frac(shared, b_distinct),
-            a_words,
-            b_words,
-            passages,
-            longest,
-            coverage: frac(a_words, a_tokens).max(frac(b_words, b_tokens)),
+        overlap_of(
+            shared,
+            a_cov,
+            b_cov,
+            (a.tokens, a.distinct),
+            (b.tokens, b.distinct),
+        )
+    }
+
+    /// The loaded document's token and distinct shingle counts.
+    fn side(&self) -> SeqSide<'static> {
+        SeqSide {
+            seq: &[],
+            tokens: self.tokens,
+            distinct: self.distinct,
         }
+    }
+
+    /// Keeps the evidence of the last measured pair, so that it can be
+    /// measured again with more stock by [`Evidence::remeasure`]: appends to
+    /// `runs` the runs of evidence positions of side `a`, then of side `b`
+    /// (`loaded_is_b` as given to [`PairVerifier::measure_as`]), each as a
+    /// start and an end (exclusive).
+    pub fn keep_evidence(&self, loaded_is_b: bool, runs: &mut Vec<u32>) -> Evidence {
+        let at = runs.len();
+        let (a, b) = if loaded_is_b {
+            (&self.partner_pos, &self.loaded_pos)
+        } else {
+            (&self.loaded_pos, &self.partner_pos)
+        };
+        if self.evidence_slots.is_empty() {
+            return Evidence {
+                shared: self.shared,
+                a_runs: 0,
+                b_runs: 0,
+            };
+        }
+        push_runs(a, runs);
+        let a_runs = (runs.len() - at) as u32 / 2;
+        push_runs(b, runs);
+        Evidence {
+            shared: self.shared,
+            a_runs,
+            b_runs: (runs.len() - at) as u32 / 2 - a_runs,
+        }
+    }
+}
+
+/// Appends the runs of consecutive values of `positions` (ascending) to
+/// `runs`, each as its first value and one past its last.
+fn push_runs(positions: &[u32], runs: &mut Vec<u32>) {
+    let mut i = 0;
+    while i < positions.len() {
+        let start = positions[i];
+        let mut end = start + 1;
+        i += 1;
+        while i < positions.len() && positions[i] == end {
+            end += 1;
+            i += 1;
+        }
+        runs.push(start);
+        runs.push(end);
+    }
+}
+
+/// The overlap made of a pair's shared count and the coverage (words,
+/// runs, longest run) of each side, with each side's tokens and distinct
+/// shingles: the one place its ratios are computed.
+fn overlap_of(
+    shared: u32,
+    (a_words, passages, longest): (u32, u32, u32),
+    (b_words, _, _): (u32, u32, u32),
+    (a_tokens, a_distinct): (u32, u32),
+    (b_tokens, b_distinct): (u32, u32),
+) -> Overlap {
+    let union = a_distinct as usize + b_distinct as usize - shared as usize;
+    let frac = |w: u32, n: u32| if n == 0 { 0.0 } else { w as f64 / n as f64 };
+    Overlap {
+        shared_shingles: shared,
+        jaccard: if union == 0 {
+            0.0
+        } else {
+            shared as f64 / union as f64
+        },
+        a_in_b: frac(shared, a_distinct),
+        b_in_a: frac(shared, b_distinct),
+        a_words,
+        b_words,
+        passages,
+        longest,
+        coverage: frac(a_words, a_tokens).max(frac(b_words, b_tokens)),
+    }
+}
+
+/// The evidence of a measured pair, kept by [`PairVerifier::keep_evidence`]:
+/// its shared shingle count, and how many runs of evidence positions each
+/// side has in the runs list it was written to.
+///
+/// More stock only takes shingles out of the evidence (the shared count,
+/// and so Jaccard, counts stock too), so the pair's overlap under a larger
+/// stock is its evidence positions whose shingle is not stock, with no hash
+/// table and no walk through the partner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Distinct shingles in both.
+    pub shared: u32,
+    /// Runs of side `a`.
+    pub a_runs: u32,
+    /// Runs of side `b` (after those of `a`).
+    pub b_runs: u32,
+}
+
+impl Evidence {
+    /// Number of `u32`s its runs take.
+    pub fn len(&self) -> usize {
+        2 * (self.a_runs as usize + self.b_runs as usize)
+    }
+
+    /// Whether it has no runs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pair's overlap with `stock` (holding at least the stock it was
+    /// measured with): `runs` is its part of the runs list, `a` and `b` the
+    /// two sides as measured. A position past the end of its side's
+    /// sequence (one that could not be read back) is left out.
+    pub fn remeasure(
+        &self,
+        runs: &[u32],
+        a: SeqSide<'_>,
+        b: SeqSide<'_>,
+        stock: &Stock,
+        k: usize,
+        buf: &mut Vec<u32>,
+    ) -> Overlap {
+        let mut side = |runs: &[u32], s: &SeqSide<'_>| {
+            buf.clear();
+            for r in runs.chunks_exact(2) {
+                buf.extend((r[0]..r[1]).filter(|&p| {
+                    s.seq
+                        .get(p as usize)
+                        .is_some_and(|&h| stock.is_empty() || !stock.contains(h))
+                }));
+            }
+            covered_at(s.tokens, buf, k)
+        };
+        let split = 2 * (self.a_runs as usize).min(runs.len() / 2);
+        let a_cov = side(&runs[..split], &a);
+        let b_cov = side(&runs[split..], &b);
+        overlap_of(
+            self.shared,
+            a_cov,
+            b_cov,
+            (a.tokens, a.distinct),
+            (b.tokens, b.distinct),
+        )
     }
 }
 
@@ -687,6 +810,97 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn kept_evidence_measures_again_what_a_new_measure_gives() {
+        // A pair measured with some stock, then measured again from its kept
+        // evidence with more stock, gives what measuring it anew gives, with
+        // either side loaded.
+        let mut x = 11u64;
+        let mut next = |m: u64| {
+            x = crate::hash::splitmix64(x);
+            x % m
+        };
+        let mut v = PairVerifier::new();
+        let mut buf = Vec::new();
+        let mut checked_change = 0;
+        for round in 0..300u64 {
+            let alphabet = 2 + next(60);
+            let mut seq = |n: u64| -> Vec<u64> {
+                (0..n)
+                    .map(|_| next(alphabet).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                    .collect()
+            };
+            let a = seq(1 + round % 50);
+            let b = seq(1 + (round * 7) % 60);
+            fn side(s: &[u64]) -> SeqSide<'_> {
+                SeqSide {
+                    seq: s,
+                    tokens: s.len() as u32 + 4,
+                    distinct: Shingled::new(0, s.to_vec()).set.len() as u32,
+                }
+            }
+            let before = Stock::new(a.iter().copied().filter(|h| h % 7 == 0).collect());
+            let after = Stock::new(
+                a.iter()
+                    .chain(&b)
+                    .copied()
+                    .filter(|h| h % 7 == 0 || h % 3 == round % 3)
+                    .collect(),
+            );
+            for loaded_is_b in [false, true] {
+                let (loaded, other) = if loaded_is_b { (&b, &a) } else { (&a, &b) };
+                v.load(side(loaded));
+                let first = v.measure_as(side(other), &before, 5, loaded_is_b);
+                let mut runs = vec![u32::MAX; 3];
+                let ev = v.keep_evidence(loaded_is_b, &mut runs);
+                assert_eq!(ev.len(), runs.len() - 3, "round {round}");
+                assert_eq!(ev.shared, first.shared_shingles);
+                let again = ev.remeasure(&runs[3..], side(&a), side(&b), &after, 5, &mut buf);
+                v.load(side(loaded));
+                let want = v.measure_as(side(other), &after, 5, loaded_is_b);
+                assert_eq!(again, want, "round {round}, loaded_is_b {loaded_is_b}");
+                checked_change += usize::from(want != first);
+                // With the same stock, the evidence gives the first measure back.
+                let same = ev.remeasure(&runs[3..], side(&a), side(&b), &before, 5, &mut buf);
+                assert_eq!(same, first, "round {round}");
+            }
+        }
+        // More stock changed the overlap of many of these pairs.
+        assert!(checked_change > 50, "{checked_change}");
+    }
+
+    #[test]
+    fn evidence_past_a_short_sequence_is_left_out() {
+        // A side read back short (an I/O error gives an empty sequence)
+        // loses the positions past its end rather than panicking.
+        let a: Vec<u64> = (1..=30u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        let mut v = PairVerifier::new();
+        fn side(s: &[u64]) -> SeqSide<'_> {
+            SeqSide {
+                seq: s,
+                tokens: 34,
+                distinct: 30,
+            }
+        }
+        v.load(side(&a));
+        let first = v.measure(side(&a), &Stock::default(), 5);
+        assert_eq!(first.a_words, 34);
+        let mut runs = Vec::new();
+        let ev = v.keep_evidence(false, &mut runs);
+        let mut buf = Vec::new();
+        let o = ev.remeasure(
+            &runs,
+            side(&a[..10]),
+            side(&[]),
+            &Stock::default(),
+            5,
+            &mut buf,
+        );
+        assert_eq!((o.a_words, o.b_words), (14, 0));
     }
 
     #[test]
