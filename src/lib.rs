@@ -667,7 +667,7 @@ const FINGERPRINT: u32 = 1 << 31;
 struct Verified {
     edges: Vec<(cluster::Edge, bool)>,
     evidence: Vec<(verify::Evidence, u32, usize)>,
-    runs: Vec<Vec<u32>>,
+    runs: Vec<Vec<u8>>,
 }
 
 /// What one partition of the shingle postings gives.
@@ -1335,7 +1335,7 @@ pub(crate) fn pipeline(
             .collect();
         // Per group: its edges, with the place of their evidence in its runs.
         type Found = (u32, cluster::Edge, bool, verify::Evidence, usize);
-        let per_group: Vec<(Vec<Found>, Vec<u32>)> = groups
+        let per_group: Vec<(Vec<Found>, Vec<u8>)> = groups
             .par_iter()
             .map_init(
                 || (verify::PairVerifier::new(), Vec::new(), Vec::new()),
@@ -1421,22 +1421,27 @@ pub(crate) fn pipeline(
                             (i, e, flag, ev, at)
                         }));
                     }
+                    runs.shrink_to_fit();
                     (out, runs)
                 },
             )
             .collect();
-        let mut found: Vec<(Found, u32)> = per_group
+        // The edges in the order of their pairs, by (pair, group, place).
+        let mut found: Vec<(u32, u32, u32)> = per_group
             .iter()
             .enumerate()
-            .flat_map(|(g, (out, _))| out.iter().map(move |&f| (f, g as u32)))
+            .flat_map(|(g, (out, _))| {
+                (0..out.len() as u32).map(move |k| (out[k as usize].0, g as u32, k))
+            })
             .collect();
-        found.sort_unstable_by_key(|f| f.0.0);
+        found.sort_unstable_by_key(|f| f.0);
         let mut v = Verified {
             edges: Vec::with_capacity(found.len()),
-            evidence: Vec::new(),
+            evidence: Vec::with_capacity(if keep { found.len() } else { 0 }),
             runs: Vec::new(),
         };
-        for ((_, e, flag, ev, at), g) in found {
+        for (_, g, k) in found {
+            let (_, e, flag, ev, at) = per_group[g as usize].0[k as usize];
             v.edges.push((e, flag));
             if keep {
                 v.evidence.push((ev, g, at));

@@ -482,10 +482,9 @@ impl PairVerifier {
     /// Keeps the evidence of the last measured pair, so that it can be
     /// measured again with more stock by [`Evidence::remeasure`]: appends to
     /// `runs` the runs of evidence positions of side `a`, then of side `b`
-    /// (`loaded_is_b` as given to [`PairVerifier::measure_as`]), each as a
-    /// start and an end (exclusive).
-    pub fn keep_evidence(&self, loaded_is_b: bool, runs: &mut Vec<u32>) -> Evidence {
-        let at = runs.len();
+    /// (`loaded_is_b` as given to [`PairVerifier::measure_as`]), encoded by
+    /// [`push_runs`].
+    pub fn keep_evidence(&self, loaded_is_b: bool, runs: &mut Vec<u8>) -> Evidence {
         let (a, b) = if loaded_is_b {
             (&self.partner_pos, &self.loaded_pos)
         } else {
@@ -494,25 +493,38 @@ impl PairVerifier {
         if self.evidence_slots.is_empty() {
             return Evidence {
                 shared: self.shared,
-                a_runs: 0,
-                b_runs: 0,
+                a_bytes: 0,
+                b_bytes: 0,
             };
         }
+        // A side's bytes fit in a u32: files are at most 1 GiB, so a side
+        // has fewer than 2^29 runs of at most 10 bytes.
+        let at = runs.len();
         push_runs(a, runs);
-        let a_runs = (runs.len() - at) as u32 / 2;
+        let mid = runs.len();
         push_runs(b, runs);
         Evidence {
             shared: self.shared,
-            a_runs,
-            b_runs: (runs.len() - at) as u32 / 2 - a_runs,
+            a_bytes: (mid - at) as u32,
+            b_bytes: (runs.len() - mid) as u32,
         }
     }
 }
 
-/// Appends the runs of consecutive values of `positions` (ascending) to
-/// `runs`, each as its first value and one past its last.
-fn push_runs(positions: &[u32], runs: &mut Vec<u32>) {
-    let mut i = 0;
+/// Appends the runs of consecutive values of `positions` (ascending,
+/// distinct) to `out`: for each, the gap from the end of the one before (0
+/// at first) and its length less one, as LEB128 varints. Runs of shared
+/// shingles are mostly short and close together, so a run mostly takes two
+/// bytes.
+fn push_runs(positions: &[u32], out: &mut Vec<u8>) {
+    let mut varint = |mut v: u32| {
+        while v >= 0x80 {
+            out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    };
+    let (mut i, mut prev_end) = (0, 0u32);
     while i < positions.len() {
         let start = positions[i];
         let mut end = start + 1;
@@ -521,8 +533,33 @@ fn push_runs(positions: &[u32], runs: &mut Vec<u32>) {
             end += 1;
             i += 1;
         }
-        runs.push(start);
-        runs.push(end);
+        varint(start - prev_end);
+        varint(end - start - 1);
+        prev_end = end;
+    }
+}
+
+/// Calls `f` with each position of runs written by [`push_runs`], in order.
+/// Bytes cut short end the walk.
+fn for_each_position(mut bytes: &[u8], mut f: impl FnMut(u32)) {
+    let mut varint = || -> Option<u32> {
+        let mut v = 0u32;
+        for shift in (0..35).step_by(7) {
+            let (&b, rest) = bytes.split_first()?;
+            bytes = rest;
+            v |= u32::from(b & 0x7F).checked_shl(shift).unwrap_or(0);
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        Some(v)
+    };
+    let mut prev_end = 0u32;
+    while let (Some(gap), Some(len)) = (varint(), varint()) {
+        let start = prev_end.saturating_add(gap);
+        let end = start.saturating_add(len).saturating_add(1);
+        (start..end).for_each(&mut f);
+        prev_end = end;
     }
 }
 
@@ -556,8 +593,8 @@ fn overlap_of(
 }
 
 /// The evidence of a measured pair, kept by [`PairVerifier::keep_evidence`]:
-/// its shared shingle count, and how many runs of evidence positions each
-/// side has in the runs list it was written to.
+/// its shared shingle count, and the bytes each side's runs of evidence
+/// positions take in the list they were written to.
 ///
 /// More stock only takes shingles out of the evidence (the shared count,
 /// and so Jaccard, counts stock too), so the pair's overlap under a larger
@@ -567,16 +604,16 @@ fn overlap_of(
 pub struct Evidence {
     /// Distinct shingles in both.
     pub shared: u32,
-    /// Runs of side `a`.
-    pub a_runs: u32,
-    /// Runs of side `b` (after those of `a`).
-    pub b_runs: u32,
+    /// Bytes of side `a`'s runs.
+    pub a_bytes: u32,
+    /// Bytes of side `b`'s runs (after those of `a`).
+    pub b_bytes: u32,
 }
 
 impl Evidence {
-    /// Number of `u32`s its runs take.
+    /// Bytes its runs take.
     pub fn len(&self) -> usize {
-        2 * (self.a_runs as usize + self.b_runs as usize)
+        self.a_bytes as usize + self.b_bytes as usize
     }
 
     /// Whether it has no runs.
@@ -590,27 +627,28 @@ impl Evidence {
     /// sequence (one that could not be read back) is left out.
     pub fn remeasure(
         &self,
-        runs: &[u32],
+        runs: &[u8],
         a: SeqSide<'_>,
         b: SeqSide<'_>,
         stock: &Stock,
         k: usize,
         buf: &mut Vec<u32>,
     ) -> Overlap {
-        let mut side = |runs: &[u32], s: &SeqSide<'_>| {
+        let mut side = |runs: &[u8], s: &SeqSide<'_>| {
             buf.clear();
-            for r in runs.chunks_exact(2) {
-                buf.extend((r[0]..r[1]).filter(|&p| {
-                    s.seq
-                        .get(p as usize)
-                        .is_some_and(|&h| stock.is_empty() || !stock.contains(h))
-                }));
-            }
+            for_each_position(runs, |p| {
+                if s.seq
+                    .get(p as usize)
+                    .is_some_and(|&h| stock.is_empty() || !stock.contains(h))
+                {
+                    buf.push(p);
+                }
+            });
             covered_at(s.tokens, buf, k)
         };
-        let split = 2 * (self.a_runs as usize).min(runs.len() / 2);
-        let a_cov = side(&runs[..split], &a);
-        let b_cov = side(&runs[split..], &b);
+        let (a_runs, b_runs) = runs.split_at((self.a_bytes as usize).min(runs.len()));
+        let a_cov = side(a_runs, &a);
+        let b_cov = side(b_runs, &b);
         overlap_of(
             self.shared,
             a_cov,
@@ -853,7 +891,7 @@ mod tests {
                 let (loaded, other) = if loaded_is_b { (&b, &a) } else { (&a, &b) };
                 v.load(side(loaded));
                 let first = v.measure_as(side(other), &before, 5, loaded_is_b);
-                let mut runs = vec![u32::MAX; 3];
+                let mut runs = vec![0xFF; 3];
                 let ev = v.keep_evidence(loaded_is_b, &mut runs);
                 assert_eq!(ev.len(), runs.len() - 3, "round {round}");
                 assert_eq!(ev.shared, first.shared_shingles);
@@ -869,6 +907,42 @@ mod tests {
         }
         // More stock changed the overlap of many of these pairs.
         assert!(checked_change > 50, "{checked_change}");
+    }
+
+    #[test]
+    fn runs_read_back_as_written() {
+        let mut x = 5u64;
+        for round in 0..500u64 {
+            let mut positions = Vec::new();
+            let mut p = 0u32;
+            for _ in 0..round % 40 {
+                x = crate::hash::splitmix64(x);
+                // Gaps from 1 to past 2^21, so varints take 1 to 4 bytes.
+                p += 1 + match x % 4 {
+                    0 | 1 => 0,
+                    2 => (x >> 8) as u32 % 200,
+                    _ => (x >> 8) as u32 % 3_000_000,
+                };
+                positions.push(p);
+            }
+            if round % 3 == 0 {
+                positions.insert(0, 0);
+                positions.dedup();
+            }
+            let mut bytes = vec![7u8];
+            push_runs(&positions, &mut bytes);
+            let mut back = Vec::new();
+            for_each_position(&bytes[1..], |p| back.push(p));
+            assert_eq!(back, positions, "round {round}");
+            // Cut short, the bytes give a prefix of the positions.
+            for cut in 1..bytes.len() {
+                let mut part = Vec::new();
+                for_each_position(&bytes[1..cut], |p| part.push(p));
+                assert!(part.len() <= positions.len());
+            }
+        }
+        // Garbage decodes without a panic.
+        for_each_position(&[0xFF; 12], |_| {});
     }
 
     #[test]
