@@ -873,6 +873,18 @@ pub(crate) fn make_story(
     )
 }
 
+/// The records read back from a store, a problem met on the way given to
+/// `note` (the records read before it are kept).
+fn noted<R>(
+    (read, err): (Vec<R>, Option<std::io::Error>),
+    note: &impl Fn(std::io::Error),
+) -> Vec<R> {
+    if let Some(e) = err {
+        note(e);
+    }
+    read
+}
+
 fn ms(t: Instant) -> u64 {
     t.elapsed().as_millis() as u64
 }
@@ -1138,20 +1150,13 @@ pub(crate) fn pipeline(
     };
     // Partition `p` of a store (a problem reading it back is noted).
     let read_part = |disk: &store::Disk, postings: &store::Postings, p: usize| {
-        let (read, err) = postings.read(disk, p);
-        if let Some(e) = err {
-            note_read_error(e);
-        }
-        read
+        noted(postings.read(disk, p), &note_read_error)
     };
     // A partition of a store of (hash, doc) postings as (hash, node)
     // postings, sorted; the other copies of a text are left out (a node
     // counts once). The `FINGERPRINT` mark is kept.
     let node_part = |reader: &store::Reader, part: &store::Partition<store::Posting>| {
-        let (mut v, err) = part.read(reader);
-        if let Some(e) = err {
-            note_read_error(e);
-        }
+        let mut v = noted(part.read(reader), &note_read_error);
         v.retain_mut(|p| {
             let n = rep_node[(p.1 & !FINGERPRINT) as usize];
             p.1 = n | (p.1 & FINGERPRINT);
@@ -1274,10 +1279,7 @@ pub(crate) fn pipeline(
     let counted: Vec<(u64, u32)> = (0..pair_store.partitions())
         .into_par_iter()
         .map(|p| {
-            let (mut pairs, err) = pair_store.read(&disk, p);
-            if let Some(e) = err {
-                note_read_error(e);
-            }
+            let mut pairs = noted(pair_store.read(&disk, p), &note_read_error);
             candidates::count_pairs(&mut pairs, cfg.min_fingerprints)
         })
         .collect::<Vec<_>>()
