@@ -37,6 +37,7 @@ pub mod tokenize;
 pub mod verify;
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -660,10 +661,13 @@ const PARTITION_BITS: u32 = 8;
 /// 2^31: a run of 2^31 articles would need terabytes of memory first).
 const FINGERPRINT: u32 = 1 << 31;
 
+/// The place of evidence that was not kept (see [`Verified`]).
+const NOT_KEPT: usize = usize::MAX;
+
 /// Verified edges, in the order of their pairs, each with whether its
 /// evidence holds a widespread shingle; when asked for, each edge's kept
 /// evidence, with the group of pairs whose `runs` hold its runs and where
-/// they start there.
+/// they start there (`NOT_KEPT`: not kept, the budget for it spent).
 struct Verified {
     edges: Vec<(cluster::Edge, bool)>,
     evidence: Vec<(verify::Evidence, u32, usize)>,
@@ -1308,6 +1312,11 @@ pub(crate) fn pipeline(
     // With `wide`, each edge comes with whether its evidence holds one of
     // those shingles (an edge taken from an index: always), and with `keep`
     // the evidence of those that do is kept for the boilerplate pass.
+    // The evidence kept takes at most a quarter of the spill budget; an
+    // edge whose evidence finds it full is verified again in full instead
+    // (which edges those are may vary with the threads; the result does not).
+    let evidence_cap = (store::spill_options().budget / 4).min(usize::MAX as u64) as usize;
+    let kept_bytes = std::sync::atomic::AtomicUsize::new(0);
     let verify_all = |pairs: &[(u32, u32)],
                       stock: &verify::Stock,
                       reuse: Option<bool>,
@@ -1414,12 +1423,17 @@ pub(crate) fn pipeline(
                         out.extend(edge_from(&o, cfg, a, b).map(|e| {
                             let flag =
                                 wide.is_none_or(|w| verifier.evidence_any(|h| w.contains(h)));
-                            let at = runs.len();
-                            let ev = if keep && flag {
-                                verifier.keep_evidence(l == b, &mut runs)
-                            } else {
-                                verify::Evidence::default()
-                            };
+                            let (mut ev, mut at) = (verify::Evidence::default(), NOT_KEPT);
+                            if keep && flag {
+                                at = runs.len();
+                                ev = verifier.keep_evidence(l == b, &mut runs);
+                                let n = ev.len();
+                                if kept_bytes.fetch_add(n, Relaxed) + n > evidence_cap {
+                                    kept_bytes.fetch_sub(n, Relaxed);
+                                    runs.truncate(at);
+                                    (ev, at) = (verify::Evidence::default(), NOT_KEPT);
+                                }
+                            }
                             (i, e, flag, ev, at)
                         }));
                     }
@@ -1535,74 +1549,78 @@ pub(crate) fn pipeline(
                 !alone || (may_change[i] && touched[e.a as usize] && touched[e.b as usize])
             };
             let stock_set = verify::Stock::new(std::mem::take(&mut stock));
-            if alone {
-                // Each edge measured again from its kept evidence.
-                edges = edges
-                    .into_par_iter()
-                    .enumerate()
-                    .map_init(
-                        || (Vec::new(), Vec::new(), Vec::new()),
-                        |(seq_a, seq_b, buf), (i, e)| {
-                            if !recheck(i, &e) {
-                                return Some(e);
-                            }
-                            let (ev, g, at) = evidence[i];
-                            let side = |n: u32, out| {
-                                let seq = match seqs.view(&disk, node_rep[n as usize], out) {
-                                    Ok(seq) => seq,
-                                    Err(err) => {
-                                        note_read_error(err);
-                                        &[]
-                                    }
-                                };
-                                let (tokens, distinct) = node_side(n, seq);
-                                verify::SeqSide {
-                                    seq,
-                                    tokens,
-                                    distinct,
+            // Alone, an edge with kept evidence is measured again from it;
+            // the others are verified again in full.
+            let kept = |i: usize| alone && evidence.get(i).is_some_and(|ev| ev.2 != NOT_KEPT);
+            let pairs: Vec<(u32, u32)> = edges
+                .iter()
+                .enumerate()
+                .filter(|(i, e)| recheck(*i, e) && !kept(*i))
+                .map(|(_, e)| (e.a, e.b))
+                .collect();
+            // Stored archive edges already left out the archive's stock;
+            // they change only if this run finds stock the archive lacks.
+            let fresh = local_boilerplate.iter().chain(&local_over_df).any(|h| {
+                !verify::contains(&known.boilerplate, *h) && !verify::contains(&known.over_df, *h)
+            });
+            let rechecked = if pairs.is_empty() {
+                Vec::new()
+            } else {
+                verify_all(&pairs, &stock_set, (!fresh).then_some(true), None, false).edges
+            };
+            let remeasured: Vec<Option<cluster::Edge>> = edges
+                .par_iter()
+                .enumerate()
+                .map_init(
+                    || (Vec::new(), Vec::new(), Vec::new()),
+                    |(seq_a, seq_b, buf), (i, e)| {
+                        if !recheck(i, e) || !kept(i) {
+                            return None;
+                        }
+                        let (ev, g, at) = evidence[i];
+                        let side = |n: u32, out| {
+                            let seq = match seqs.view(&disk, node_rep[n as usize], out) {
+                                Ok(seq) => seq,
+                                Err(err) => {
+                                    note_read_error(err);
+                                    &[]
                                 }
                             };
-                            let o = ev.remeasure(
-                                &evidence_runs[g as usize][at..at + ev.len()],
-                                side(e.a, seq_a),
-                                side(e.b, seq_b),
-                                &stock_set,
-                                cfg.shingle,
-                                buf,
-                            );
-                            edge_from(&o, cfg, e.a, e.b)
-                        },
-                    )
-                    .flatten()
-                    .collect();
-            } else {
-                let pairs: Vec<(u32, u32)> = edges
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, e)| recheck(*i, e))
-                    .map(|(_, e)| (e.a, e.b))
-                    .collect();
-                // Stored archive edges already left out the archive's stock;
-                // they change only if this run finds stock the archive lacks.
-                let fresh = local_boilerplate.iter().chain(&local_over_df).any(|h| {
-                    !verify::contains(&known.boilerplate, *h)
-                        && !verify::contains(&known.over_df, *h)
-                });
-                let rechecked =
-                    verify_all(&pairs, &stock_set, (!fresh).then_some(true), None, false);
-                // Both lists follow the edges' order: merge them.
-                let mut again = rechecked.edges.into_iter().map(|r| r.0).peekable();
-                edges = edges
-                    .into_iter()
-                    .enumerate()
-                    .filter_map(|(i, e)| {
-                        if !recheck(i, &e) {
-                            return Some(e);
-                        }
+                            let (tokens, distinct) = node_side(n, seq);
+                            verify::SeqSide {
+                                seq,
+                                tokens,
+                                distinct,
+                            }
+                        };
+                        let o = ev.remeasure(
+                            &evidence_runs[g as usize][at..at + ev.len()],
+                            side(e.a, seq_a),
+                            side(e.b, seq_b),
+                            &stock_set,
+                            cfg.shingle,
+                            buf,
+                        );
+                        edge_from(&o, cfg, e.a, e.b)
+                    },
+                )
+                .collect();
+            // The three lists follow the edges' order: merge them.
+            let mut again = rechecked.into_iter().map(|r| r.0).peekable();
+            edges = edges
+                .into_iter()
+                .zip(remeasured)
+                .enumerate()
+                .filter_map(|(i, (e, r))| {
+                    if !recheck(i, &e) {
+                        Some(e)
+                    } else if kept(i) {
+                        r
+                    } else {
                         again.next_if(|r| (r.a, r.b) == (e.a, e.b))
-                    })
-                    .collect();
-            }
+                    }
+                })
+                .collect();
             stock = stock_set.into_sorted();
             groups = cluster::cluster(&node_weight, &edges, cfg.cluster_params());
         }

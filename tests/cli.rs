@@ -386,6 +386,57 @@ fn boilerplate_shared_by_many_stories_ties_nothing() {
     assert_ne!(stories_of(dir.path(), &["--max-stories", "0"]), expected);
 }
 
+/// The boilerplate pass measures edges again from the evidence verification
+/// kept, or verifies them again in full when the budget for evidence (a
+/// quarter of `--spill-after`) is spent: all, none or some kept, the output
+/// is the same.
+#[test]
+fn boilerplate_pass_is_the_same_whatever_evidence_was_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = "the joint agricultural weather facility of the agriculture and commerce departments said in its weekly international weather and crop summary released here today that";
+    let mut expected = Vec::new();
+    for s in 0..6u64 {
+        let body = filler(400 + s, 60);
+        let a = format!("{s}0_a.txt");
+        let b = format!("{s}1_b.txt");
+        fs::write(dir.path().join(&a), format!("{template} {body}")).unwrap();
+        fs::write(
+            dir.path().join(&b),
+            format!("{} {template} {body}", filler(500 + s, 8)),
+        )
+        .unwrap();
+        expected.push(vec![a, b]);
+    }
+    for s in 0..4u64 {
+        fs::write(
+            dir.path().join(format!("9{s}_lone.txt")),
+            format!("{} {template} {}", filler(600 + s, 3), filler(700 + s, 50)),
+        )
+        .unwrap();
+    }
+    expected.sort();
+    let run = |extra: &[&str]| {
+        let out = storyclust()
+            .args(["--format", "json", "--no-timings", "--all"])
+            .args(extra)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        out.stdout
+    };
+    let kept = run(&[]);
+    for extra in [
+        &["--spill-after", "0"][..],
+        &["--spill-after", "1K"][..],
+        &["--spill-after", "1K", "-j", "1"][..],
+    ] {
+        assert!(run(extra) == kept, "output differs with {extra:?}");
+    }
+    assert_eq!(stories_of(dir.path(), &["--spill-after", "0"]), expected);
+    assert_eq!(stories_of(dir.path(), &[]), expected);
+}
+
 #[test]
 fn an_ocr_garbled_copy_joins_its_original() {
     let dir = tempfile::tempdir().unwrap();
