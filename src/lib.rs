@@ -889,6 +889,15 @@ fn noted<R>(
     read
 }
 
+/// A sequence read back from the store, or an empty one when it could not
+/// be, the problem given to `note`.
+fn or_empty<'a>(read: std::io::Result<&'a [u64]>, note: &impl Fn(std::io::Error)) -> &'a [u64] {
+    read.unwrap_or_else(|e| {
+        note(e);
+        &[]
+    })
+}
+
 fn ms(t: Instant) -> u64 {
     t.elapsed().as_millis() as u64
 }
@@ -1386,13 +1395,10 @@ pub(crate) fn pipeline(
                             continue;
                         }
                         if !loaded {
-                            let seq = match seqs.view(&disk, node_rep[l as usize], seq_l) {
-                                Ok(seq) => seq,
-                                Err(e) => {
-                                    note_read_error(e);
-                                    &[]
-                                }
-                            };
+                            let seq = or_empty(
+                                seqs.view(&disk, node_rep[l as usize], seq_l),
+                                &note_read_error,
+                            );
                             let (tokens, distinct) = node_side(l, seq);
                             verifier.load(verify::SeqSide {
                                 seq,
@@ -1579,13 +1585,10 @@ pub(crate) fn pipeline(
                         }
                         let (ev, g, at) = evidence[i];
                         let side = |n: u32, out| {
-                            let seq = match seqs.view(&disk, node_rep[n as usize], out) {
-                                Ok(seq) => seq,
-                                Err(err) => {
-                                    note_read_error(err);
-                                    &[]
-                                }
-                            };
+                            let seq = or_empty(
+                                seqs.view(&disk, node_rep[n as usize], out),
+                                &note_read_error,
+                            );
                             let (tokens, distinct) = node_side(n, seq);
                             verify::SeqSide {
                                 seq,
