@@ -709,6 +709,23 @@ mod tests {
     use crate::shingle::shingles;
     use crate::tokenize::tokenize;
 
+    /// Random shingle sequences over small alphabets, so that repeats,
+    /// shared runs and stock shingles are common.
+    struct SmallAlphabet(u64);
+
+    impl SmallAlphabet {
+        fn next(&mut self, m: u64) -> u64 {
+            self.0 = crate::hash::splitmix64(self.0);
+            self.0 % m
+        }
+
+        fn seq(&mut self, n: u64, alphabet: u64) -> Vec<u64> {
+            (0..n)
+                .map(|_| self.next(alphabet).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .collect()
+        }
+    }
+
     fn doc(text: &str) -> Shingled {
         let t = tokenize(text, 1);
         Shingled::new(t.len() as u32, shingles(&t, 5, 2))
@@ -788,21 +805,14 @@ mod tests {
     fn pair_verifier_measures_what_overlap_measures() {
         // Sequences over a small alphabet, so that repeats, shared runs and
         // stock shingles are common; one verifier reused across partners.
-        let mut x = 7u64;
-        let mut next = |m: u64| {
-            x = crate::hash::splitmix64(x);
-            x % m
-        };
+        let mut r = SmallAlphabet(7);
         let mut v = PairVerifier::new();
         for round in 0..200 {
-            let alphabet = 2 + next(60);
-            let mut seq = |n: u64| -> Vec<u64> {
-                (0..n)
-                    .map(|_| next(alphabet).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-                    .collect()
-            };
-            let a = seq(1 + round % 50);
-            let partners: Vec<Vec<u64>> = (0..5).map(|i| seq(1 + (round * 7 + i) % 60)).collect();
+            let alphabet = 2 + r.next(60);
+            let a = r.seq(1 + round % 50, alphabet);
+            let partners: Vec<Vec<u64>> = (0..5)
+                .map(|i| r.seq(1 + (round * 7 + i) % 60, alphabet))
+                .collect();
             let stock = Stock::new(a.iter().copied().filter(|h| h % 5 == 0).collect());
             let sa = Shingled::new(a.len() as u32 + 4, a.clone());
             v.load(SeqSide {
@@ -855,23 +865,14 @@ mod tests {
         // A pair measured with some stock, then measured again from its kept
         // evidence with more stock, gives what measuring it anew gives, with
         // either side loaded.
-        let mut x = 11u64;
-        let mut next = |m: u64| {
-            x = crate::hash::splitmix64(x);
-            x % m
-        };
+        let mut r = SmallAlphabet(11);
         let mut v = PairVerifier::new();
         let mut buf = Vec::new();
         let mut checked_change = 0;
         for round in 0..300u64 {
-            let alphabet = 2 + next(60);
-            let mut seq = |n: u64| -> Vec<u64> {
-                (0..n)
-                    .map(|_| next(alphabet).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-                    .collect()
-            };
-            let a = seq(1 + round % 50);
-            let b = seq(1 + (round * 7) % 60);
+            let alphabet = 2 + r.next(60);
+            let a = r.seq(1 + round % 50, alphabet);
+            let b = r.seq(1 + (round * 7) % 60, alphabet);
             fn side(s: &[u64]) -> SeqSide<'_> {
                 SeqSide {
                     seq: s,

@@ -354,33 +354,39 @@ fn stories_of(dir: &Path, extra: &[&str]) -> Vec<Vec<String>> {
     s
 }
 
-#[test]
-fn boilerplate_shared_by_many_stories_ties_nothing() {
-    // Four stories of two copies each and three lone articles; every article
-    // carries the same 25-word template sentence.
-    let dir = tempfile::tempdir().unwrap();
+/// Writes `stories` stories of two copies each and `lone` lone articles
+/// (at most 10 of each) to `dir`, every article carrying the same 25-word
+/// template sentence; returns the stories' file names.
+fn template_corpus(dir: &Path, stories: u64, lone: u64) -> Vec<Vec<String>> {
     let template = "the joint agricultural weather facility of the agriculture and commerce departments said in its weekly international weather and crop summary released here today that";
     let mut expected = Vec::new();
-    for s in 0..4u64 {
+    for s in 0..stories {
         let body = filler(100 + s, 60);
         let a = format!("{s}0_a.txt");
         let b = format!("{s}1_b.txt");
-        fs::write(dir.path().join(&a), format!("{template} {body}")).unwrap();
+        fs::write(dir.join(&a), format!("{template} {body}")).unwrap();
         fs::write(
-            dir.path().join(&b),
+            dir.join(&b),
             format!("{template} {body} {}", filler(200 + s, 5)),
         )
         .unwrap();
         expected.push(vec![a, b]);
     }
-    for s in 0..3u64 {
+    for s in 0..lone {
         fs::write(
-            dir.path().join(format!("9{s}_lone.txt")),
+            dir.join(format!("9{s}_lone.txt")),
             format!("{template} {}", filler(300 + s, 60)),
         )
         .unwrap();
     }
     expected.sort();
+    expected
+}
+
+#[test]
+fn boilerplate_shared_by_many_stories_ties_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = template_corpus(dir.path(), 4, 3);
     assert_eq!(stories_of(dir.path(), &[]), expected);
     // Without the boilerplate cap the template alone makes the lone articles a story.
     assert_ne!(stories_of(dir.path(), &["--max-stories", "0"]), expected);
@@ -393,28 +399,7 @@ fn boilerplate_shared_by_many_stories_ties_nothing() {
 #[test]
 fn boilerplate_pass_is_the_same_whatever_evidence_was_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let template = "the joint agricultural weather facility of the agriculture and commerce departments said in its weekly international weather and crop summary released here today that";
-    let mut expected = Vec::new();
-    for s in 0..6u64 {
-        let body = filler(400 + s, 60);
-        let a = format!("{s}0_a.txt");
-        let b = format!("{s}1_b.txt");
-        fs::write(dir.path().join(&a), format!("{template} {body}")).unwrap();
-        fs::write(
-            dir.path().join(&b),
-            format!("{} {template} {body}", filler(500 + s, 8)),
-        )
-        .unwrap();
-        expected.push(vec![a, b]);
-    }
-    for s in 0..4u64 {
-        fs::write(
-            dir.path().join(format!("9{s}_lone.txt")),
-            format!("{} {template} {}", filler(600 + s, 3), filler(700 + s, 50)),
-        )
-        .unwrap();
-    }
-    expected.sort();
+    let expected = template_corpus(dir.path(), 6, 4);
     let run = |extra: &[&str]| {
         let out = storyclust()
             .args(["--format", "json", "--no-timings", "--all"])
