@@ -1555,9 +1555,9 @@ pub(crate) fn pipeline(
                 !alone || (may_change[i] && touched[e.a as usize] && touched[e.b as usize])
             };
             let stock_set = verify::Stock::new(std::mem::take(&mut stock));
-            // Alone, an edge with kept evidence is measured again from it;
-            // the others are verified again in full.
-            let kept = |i: usize| alone && evidence.get(i).is_some_and(|ev| ev.2 != NOT_KEPT);
+            // An edge with kept evidence (only alone is any kept) is measured
+            // again from it; the others are verified again in full.
+            let kept = |i: usize| evidence.get(i).is_some_and(|ev| ev.2 != NOT_KEPT);
             let pairs: Vec<(u32, u32)> = edges
                 .iter()
                 .enumerate()
