@@ -136,33 +136,64 @@ pub fn from_bytes(path: &Path, bytes: Vec<u8>, max_bytes: u64) -> Result<Text, L
     decode(path, bytes)
 }
 
-/// Reads and decodes one file, refusing files over `max_bytes` without
-/// reading them (memory stays bounded whatever the input holds).
+/// Bytes read from a file before its size is asked for: nearly every
+/// article fits, and is then read with no `stat` call.
+const FIRST_READ: usize = 1 << 18;
+
+/// Reads and decodes one file, refusing files over `max_bytes` after
+/// reading at most their first [`FIRST_READ`] bytes (memory stays bounded
+/// whatever the input holds).
+///
+/// A file that fits in the first read costs four system calls (open, read,
+/// the read that finds its end, close): the size is asked for only when it
+/// does not, which saves a fifth on every article of a typical corpus.
 pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
     use std::io::Read;
     let io = |e| LoadError::Io {
         path: path.to_path_buf(),
         source: e,
     };
-    let file = fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
     let too_large = |size| LoadError::TooLarge {
         path: path.to_path_buf(),
         size,
         limit: max_bytes,
     };
-    if size > max_bytes {
-        return Err(too_large(size));
+    let mut file = fs::File::open(path).map_err(io)?;
+    // Never read past the limit, even of a file that grows meanwhile.
+    let first = FIRST_READ.min(max_bytes as usize + 1);
+    // The first bytes, and whether they are all of the file.
+    let (mut bytes, whole) = FIRST.with_borrow_mut(|buf| {
+        buf.resize(first, 0);
+        let mut len = 0;
+        while len < first {
+            match file.read(&mut buf[len..]) {
+                Ok(0) => return Ok((buf[..len].to_vec(), true)),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok((buf.to_vec(), false))
+    })?;
+    if !whole {
+        // A long file: its size, to refuse it before reading the rest.
+        let size = file.metadata().map_err(io)?.len();
+        if size > max_bytes {
+            return Err(too_large(size));
+        }
+        bytes.reserve_exact((size as usize).saturating_sub(bytes.len()));
+        let left = max_bytes + 1 - bytes.len() as u64;
+        file.take(left).read_to_end(&mut bytes).map_err(io)?;
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    // The file may grow after its size was taken: never read past the limit.
-    file.take(max_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
     if bytes.len() as u64 > max_bytes {
         return Err(too_large(bytes.len() as u64));
     }
     decode(path, bytes)
+}
+
+thread_local! {
+    /// Each thread's buffer for the first read of a file.
+    static FIRST: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The sort key of a file: its leading number (if any), then its name and path.
@@ -301,6 +332,40 @@ mod tests {
             names,
             ["002_a.txt", "2_x.txt", "10_x.txt", "a.txt", "b.txt"]
         );
+    }
+
+    #[test]
+    fn read_takes_whole_files_on_both_sides_of_the_first_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [
+            0,
+            1,
+            FIRST_READ - 1,
+            FIRST_READ,
+            FIRST_READ + 1,
+            3 * FIRST_READ + 7,
+        ] {
+            let bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let path = dir.path().join(format!("{len}.txt"));
+            fs::write(&path, &bytes).unwrap();
+            let t = read(&path, 64 << 20).unwrap();
+            assert_eq!(t.text.as_bytes(), &bytes[..], "{len} bytes");
+            // The limit is inclusive: a file of exactly the limit is read,
+            // one byte more is refused with the file's size.
+            if len > 0 {
+                assert_eq!(read(&path, len as u64).unwrap().text.len(), len);
+                match read(&path, len as u64 - 1) {
+                    Err(LoadError::TooLarge { size, limit, .. }) => {
+                        assert_eq!((size, limit), (len as u64, len as u64 - 1));
+                    }
+                    other => panic!("{len} bytes under a limit of {}: {other:?}", len - 1),
+                }
+            }
+        }
+        assert!(matches!(
+            read(&dir.path().join("missing.txt"), 100),
+            Err(LoadError::Io { .. })
+        ));
     }
 
     #[test]

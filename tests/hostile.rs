@@ -130,12 +130,13 @@ fn binary_empty_and_whitespace_files() {
 }
 
 #[test]
-fn a_one_gigabyte_file_is_refused_unread() {
+fn a_one_gigabyte_file_is_refused_from_its_size() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     fs::write(d.join("1_a.txt"), WIRE).unwrap();
     fs::write(d.join("2_b.txt"), WIRE).unwrap();
-    // Sparse: takes no disk space, and reading it would take a gigabyte of memory.
+    // Sparse: takes no disk space, and reading it would take a gigabyte of
+    // memory (only its first 256 KiB are read before its size is taken).
     fs::File::create(d.join("3_huge.txt"))
         .unwrap()
         .set_len(1 << 30)
