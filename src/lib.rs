@@ -1057,7 +1057,7 @@ pub(crate) fn pipeline(
     // One posting per distinct shingle of each article; those that are
     // also its fingerprints carry `FINGERPRINT` in their id, so the
     // document frequencies and the passage index come from one store.
-    let mut df_postings = store::Postings::new(PARTITION_BITS);
+    let mut df_postings = store::OrderedPostings::new(PARTITION_BITS);
     let mut documents: Vec<Document> = Vec::with_capacity(n_inputs);
     let mut doc_distinct: Vec<u32> = Vec::with_capacity(n_inputs);
     let mut doc_bands: Vec<u64> = Vec::new();
@@ -1168,8 +1168,10 @@ pub(crate) fn pipeline(
     // A partition of a store of (hash, doc) postings as (hash, node)
     // postings, sorted; the other copies of a text are left out (a node
     // counts once). The `FINGERPRINT` mark is kept.
-    let node_part = |reader: &store::Reader, part: &store::Partition<store::Posting>| {
-        let mut v = noted(part.read(reader), &note_read_error);
+    let node_part = |reader: &store::Reader, part: &store::Partition<store::Ordered>| {
+        let v = noted(part.read(reader), &note_read_error);
+        // (`Ordered` wraps a posting: the vector is reused in place.)
+        let mut v: Vec<store::Posting> = v.into_iter().map(|o| o.0).collect();
         v.retain_mut(|p| {
             let n = rep_node[(p.1 & !FINGERPRINT) as usize];
             p.1 = n | (p.1 & FINGERPRINT);
@@ -1204,7 +1206,7 @@ pub(crate) fn pipeline(
     loop {
         // Taken out of the store, a partition's memory is freed once read:
         // the stores written here take its place.
-        let taken: Vec<store::Partition<store::Posting>> = groups
+        let taken: Vec<store::Partition<store::Ordered>> = groups
             .next()
             .unwrap_or_default()
             .iter()
