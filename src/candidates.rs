@@ -103,10 +103,70 @@ pub fn pairs_in_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u
     (pairs, distinct, over)
 }
 
+/// Sorts pairs `a << 32 | b` ascending.
+///
+/// The pairs of one range of first nodes span few bits once `a` is taken
+/// from the smallest first node and `b` kept to the bits of the largest
+/// second node (22 bits for 20 Newsgroups, 32 at a million articles), so
+/// two or three passes of an 11-bit radix sort them, several times faster
+/// than comparisons. Wider spans, and short lists, are sorted by
+/// comparison.
+pub fn sort_pairs(pairs: &mut [u64]) {
+    const DIGIT: u32 = 11;
+    const MASK: u64 = (1 << DIGIT) - 1;
+    let n = pairs.len();
+    if n < 1024 {
+        pairs.sort_unstable();
+        return;
+    }
+    let (mut a_min, mut a_max, mut b_max) = (u32::MAX, 0u32, 0u32);
+    for &p in pairs.iter() {
+        let (a, b) = ((p >> 32) as u32, p as u32);
+        a_min = a_min.min(a);
+        a_max = a_max.max(a);
+        b_max = b_max.max(b);
+    }
+    let b_bits = 32 - b_max.leading_zeros();
+    let bits = 32 - (a_max - a_min).leading_zeros() + b_bits;
+    let passes = bits.div_ceil(DIGIT);
+    if passes > 4 {
+        pairs.par_sort_unstable();
+        return;
+    }
+    // The key keeps the order of the pairs: `b` is below 2^b_bits.
+    let key = move |p: u64| ((((p >> 32) as u32 - a_min) as u64) << b_bits) | (p & 0xFFFF_FFFF);
+    let scatter = |src: &[u64], dst: &mut [u64], shift: u32| {
+        let mut at = [0usize; 1 << DIGIT];
+        for &p in src {
+            at[((key(p) >> shift) & MASK) as usize] += 1;
+        }
+        let mut sum = 0;
+        for c in at.iter_mut() {
+            (*c, sum) = (sum, sum + *c);
+        }
+        for &p in src {
+            let d = ((key(p) >> shift) & MASK) as usize;
+            dst[at[d]] = p;
+            at[d] += 1;
+        }
+    };
+    let mut buf = vec![0u64; n];
+    for pass in 0..passes {
+        if pass % 2 == 0 {
+            scatter(pairs, &mut buf, pass * DIGIT);
+        } else {
+            scatter(&buf, pairs, pass * DIGIT);
+        }
+    }
+    if passes % 2 == 1 {
+        pairs.copy_from_slice(&buf);
+    }
+}
+
 /// Pairs proposed at least `min_shared` times (by as many shared
 /// fingerprints), with their count, ascending. Sorts `pairs`.
 pub fn count_pairs(pairs: &mut [u64], min_shared: u32) -> Vec<(u64, u32)> {
-    pairs.par_sort_unstable();
+    sort_pairs(pairs);
     equal_runs(pairs, |&p| p)
         .map(|r| (pairs[r.start], r.len() as u32))
         .filter(|&(_, c)| c >= min_shared.max(1))
@@ -215,6 +275,36 @@ pub fn candidates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pair_sort_sorts_like_sort_unstable() {
+        let mut x = 7u64;
+        let mut next = || {
+            x = crate::hash::splitmix64(x);
+            x
+        };
+        // (length, span of first nodes, span of second nodes): short lists,
+        // one node range as the pair store makes them, ranges from one to
+        // four passes, and one too wide for the radix.
+        for (len, a_span, b_span) in [
+            (0, 1, 1),
+            (1000, 50, 1 << 15),
+            (6000, 74, 18_844),
+            (20_000, 1, 3),
+            (20_000, 4000, 1 << 20),
+            (50_000, 1 << 12, u32::MAX as u64),
+            (50_000, 1 << 31, u32::MAX as u64),
+        ] {
+            let base = next() % (1 << 20);
+            let mut v: Vec<u64> = (0..len)
+                .map(|_| ((base + next() % a_span) << 32) | (next() % b_span))
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_pairs(&mut v);
+            assert_eq!(v, want, "{len} pairs, spans {a_span} and {b_span}");
+        }
+    }
 
     #[test]
     fn shared_fingerprints_under_the_cap_make_candidates() {
