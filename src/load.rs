@@ -153,11 +153,6 @@ pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
         path: path.to_path_buf(),
         source: e,
     };
-    let too_large = |size| LoadError::TooLarge {
-        path: path.to_path_buf(),
-        size,
-        limit: max_bytes,
-    };
     let mut file = fs::File::open(path).map_err(io)?;
     // Never read past the limit, even of a file that grows meanwhile.
     let first = FIRST_READ.min(max_bytes as usize + 1);
@@ -179,16 +174,19 @@ pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
         // A long file: its size, to refuse it before reading the rest.
         let size = file.metadata().map_err(io)?.len();
         if size > max_bytes {
-            return Err(too_large(size));
+            return Err(LoadError::TooLarge {
+                path: path.to_path_buf(),
+                size,
+                limit: max_bytes,
+            });
         }
         bytes.reserve_exact((size as usize).saturating_sub(bytes.len()));
         let left = max_bytes + 1 - bytes.len() as u64;
         file.take(left).read_to_end(&mut bytes).map_err(io)?;
     }
-    if bytes.len() as u64 > max_bytes {
-        return Err(too_large(bytes.len() as u64));
-    }
-    decode(path, bytes)
+    // (A file that grew past the limit after its size was taken is refused
+    // there.)
+    from_bytes(path, bytes, max_bytes)
 }
 
 thread_local! {
