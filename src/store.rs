@@ -516,14 +516,13 @@ impl<R: Record> Store<R> {
             })
             .sum();
         disk.in_memory = disk.in_memory.saturating_sub(held as u64);
+        let start = R::cursor(p, self.bits);
+        // Whatever is written to the partition next starts afresh.
+        self.cursors[p] = start;
         Partition {
             chunks,
             pending: std::mem::take(&mut self.pending[p]),
-            start: {
-                // Whatever is written to the partition next starts afresh.
-                self.cursors[p] = R::cursor(p, self.bits);
-                R::cursor(p, self.bits)
-            },
+            start,
         }
     }
 }
