@@ -145,6 +145,58 @@ fn normalize_ascii(word: &[u8], fold: bool, out: &mut [u8]) -> usize {
     w
 }
 
+/// [`normalize_ascii`] of the ASCII word `bytes[..len]` (`len <= 16`),
+/// without a loop over its bytes: all 16 bytes are lower-cased and folded
+/// at once. `None` when the word holds `rn` with folding on (then
+/// [`normalize_ascii`] does it).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn normalize16(bytes: &[u8; 16], len: usize, fold: bool, out: &mut [u8]) -> Option<usize> {
+    use std::arch::x86_64::*;
+    debug_assert!(len <= 16 && out.len() >= 16);
+    // SAFETY: SSE2 is in the x86-64 baseline; the load reads `bytes` and
+    // the store writes the first 16 bytes of `out`, which has them.
+    unsafe {
+        let v = _mm_loadu_si128(bytes.as_ptr().cast());
+        let set = |c: u8| _mm_set1_epi8(c as i8);
+        let moved = _mm_add_epi8(v, set(128u8.wrapping_sub(b'A')));
+        let upper = _mm_cmplt_epi8(moved, _mm_set1_epi8((26i8).wrapping_sub(-128i8)));
+        let mut w = _mm_or_si128(v, _mm_and_si128(upper, set(0x20)));
+        if fold {
+            let lowered = _mm_or_si128(v, set(0x20));
+            let r = _mm_movemask_epi8(_mm_cmpeq_epi8(lowered, set(b'r')));
+            let n = _mm_movemask_epi8(_mm_cmpeq_epi8(lowered, set(b'n')));
+            if (r << 1) & n & ((1 << len) - 1) != 0 {
+                return None;
+            }
+            // No folded byte is folded again, so one pass per class is
+            // the table look-up of `LOWER_FOLD`.
+            for (from, to) in [
+                (b'c', b'e'),
+                (b'1', b'l'),
+                (b'i', b'l'),
+                (b'0', b'o'),
+                (b'a', b'o'),
+                (b'b', b'h'),
+                (b'5', b's'),
+                (b'f', b't'),
+                (b'u', b'n'),
+            ] {
+                let hit = _mm_cmpeq_epi8(w, set(from));
+                w = _mm_or_si128(_mm_andnot_si128(hit, w), _mm_and_si128(hit, set(to)));
+            }
+        }
+        _mm_storeu_si128(out.as_mut_ptr().cast(), w);
+    }
+    Some(len)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn normalize16(_: &[u8; 16], _: usize, _: bool, _: &mut [u8]) -> Option<usize> {
+    None
+}
+
 /// Writes a word of ASCII and `‘`/`’` to the front of `out` with the quotes
 /// folded to `'`, as [`fold_char`] would (NFKC and lower case then act on
 /// ASCII alone); returns its length.
@@ -230,12 +282,12 @@ struct Seen {
 ///
 /// A word never spans ASCII whitespace except that a combining mark may
 /// attach to the whitespace before it, so each whitespace-delimited chunk can
-/// be segmented alone: chunks of ASCII and [`typographic`] punctuation by the
-/// rules above, the others (with the whitespace before them) by
-/// `unicode-segmentation`. The text is read once: words are segmented, and
-/// `ascii(start, end, seen)` called, as the bytes go by; any other non-ASCII
-/// character turns up in only a few chunks, and then the chunk's items are
-/// dropped again and its words redone by UAX #29, each passed to
+/// be segmented alone. Stretches of pure ASCII text go through
+/// [`scan_ascii`], which finds word boundaries 64 bytes at a time from bit
+/// masks; the chunks around non-ASCII bytes (from the start of the
+/// whitespace before them) go through [`scan_span`], byte by byte. Each word
+/// is passed to `ascii(start, end, seen)`, or, in a chunk holding a
+/// non-ASCII character other than [`typographic`] punctuation, to
 /// `unicode(start, word)` (an item only if it returns one).
 #[inline]
 fn scan<T>(
@@ -244,15 +296,238 @@ fn scan<T>(
     mut ascii: impl FnMut(usize, usize, Seen) -> T,
     mut unicode: impl FnMut(usize, &str) -> Option<T>,
 ) {
+    // Non-ASCII bytes closer than this to the end of the last byte-by-byte
+    // span are taken in the same span: switching costs more than it saves.
+    const NEAR: usize = 64;
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut at = 0; // where the text not yet segmented starts
+    while at < n {
+        let Some(p) = bytes[at..].iter().position(|b| !b.is_ascii()) else {
+            scan_ascii(bytes, at, n, out, &mut ascii);
+            return;
+        };
+        // The span starts at the whitespace run before the chunk holding
+        // the byte (`at` itself is 0 or the end of a chunk: whitespace), and
+        // ends at the first whitespace after the last non-ASCII byte near
+        // the one before it.
+        let p = at + p;
+        let span_start = match bytes[at..p].iter().rposition(u8::is_ascii_whitespace) {
+            None => at,
+            Some(w) => bytes[at..=at + w]
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .map_or(at, |q| at + q + 1),
+        };
+        let mut span_end = p;
+        loop {
+            span_end = bytes[span_end..]
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .map_or(n, |q| span_end + q);
+            match bytes[span_end..(span_end + NEAR).min(n)]
+                .iter()
+                .position(|b| !b.is_ascii())
+            {
+                Some(q) => span_end += q,
+                None => break,
+            }
+        }
+        scan_ascii(bytes, at, span_start, out, &mut ascii);
+        scan_span(text, span_start, span_end, out, &mut ascii, &mut unicode);
+        at = span_end;
+    }
+}
+
+/// Bit masks of 64 bytes of ASCII text, bit `i` for byte `i`.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct Masks {
+    letter: u64,
+    digit: u64,
+    /// `_` (ExtendNumLet).
+    under: u64,
+    /// Joiners of letters: `:` `.` `'`.
+    joins_letters: u64,
+    /// Joiners of digits: `,` `;` `.` `'`.
+    joins_digits: u64,
+}
+
+/// [`Masks`] of a block, byte by byte through [`CLASS`].
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn masks_by_table(block: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let c = CLASS[b as usize];
+        let bit = |x: u8| u64::from(c & x != 0) << i;
+        m.letter |= bit(LETTER);
+        m.digit |= bit(DIGIT);
+        m.under |= bit(EXTEND_NUM_LET);
+        m.joins_letters |= bit(JOINS_LETTERS);
+        m.joins_digits |= bit(JOINS_DIGITS);
+    }
+    m
+}
+
+/// [`Masks`] of a block, 16 bytes per SSE2 instruction (SSE2 is part of
+/// every x86-64 processor).
+#[cfg(target_arch = "x86_64")]
+fn masks(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::*;
+    let mut m = Masks::default();
+    for q in 0..4 {
+        // SAFETY: SSE2 is in the x86-64 baseline; the load reads 16 bytes
+        // inside `block` and needs no alignment.
+        let bits = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * q).cast());
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            // `x - lo` in `0..len`, unsigned, as a signed comparison after
+            // moving 0 to -128.
+            let within = |x: __m128i, lo: u8, len: u8| {
+                let moved = _mm_add_epi8(x, _mm_set1_epi8(128u8.wrapping_sub(lo) as i8));
+                _mm_cmplt_epi8(moved, _mm_set1_epi8((len as i8).wrapping_sub(-128i8)))
+            };
+            let bits = |x: __m128i| _mm_movemask_epi8(x) as u16 as u64;
+            let letter = within(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 26);
+            let digit = within(v, b'0', 10);
+            let both = _mm_or_si128(eq(b'.'), eq(b'\''));
+            [
+                bits(letter),
+                bits(digit),
+                bits(eq(b'_')),
+                bits(_mm_or_si128(both, eq(b':'))),
+                bits(_mm_or_si128(both, _mm_or_si128(eq(b','), eq(b';')))),
+            ]
+        };
+        let at = 16 * q;
+        m.letter |= bits[0] << at;
+        m.digit |= bits[1] << at;
+        m.under |= bits[2] << at;
+        m.joins_letters |= bits[3] << at;
+        m.joins_digits |= bits[4] << at;
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn masks(block: &[u8; 64]) -> Masks {
+    masks_by_table(block)
+}
+
+/// The segmentation of `bytes[lo..hi]`, pure ASCII text that starts at the
+/// text's start or at whitespace, and ends at the text's end or at
+/// whitespace: the words [`scan_span`] would find there, from bit masks.
+/// A byte is in a word when it is a letter, digit or `_`, or a joiner
+/// between two letters (`:` `.` `'`) or two digits (`,` `;` `.` `'`); a
+/// maximal run of such bytes holding a letter or digit is a word.
+fn scan_ascii<T>(
+    bytes: &[u8],
+    lo: usize,
+    hi: usize,
+    out: &mut Vec<T>,
+    ascii: &mut impl FnMut(usize, usize, Seen) -> T,
+) {
+    if lo >= hi {
+        return;
+    }
+    let block = |k: usize| -> Masks {
+        let from = lo + 64 * k;
+        match bytes.get(from..from + 64) {
+            Some(b) if from + 64 <= hi => masks(b.try_into().expect("64 bytes")),
+            _ => {
+                // The last, short block, padded with spaces (no class).
+                let mut b = [b' '; 64];
+                b[..hi - from].copy_from_slice(&bytes[from..hi]);
+                masks(&b)
+            }
+        }
+    };
+    let blocks = (hi - lo).div_ceil(64);
+    let (mut prev, mut cur) = (Masks::default(), block(0));
+    let mut prev_in_word = 0u64; // the top bit of the previous block's word mask
+    // The word being read, when in one: its start, its first bit in this
+    // block (0 if it began in an earlier one), and whether its bytes in
+    // earlier blocks held a letter, or a letter or digit.
+    let (mut start, mut from) = (lo, 0u32);
+    let (mut had_letter, mut had_alnum) = (false, false);
+    for k in 0..blocks {
+        let next = if k + 1 < blocks {
+            block(k + 1)
+        } else {
+            Masks::default()
+        };
+        // The classes of each byte's neighbours, across block edges.
+        let before = |x: u64, p: u64| (x << 1) | (p >> 63);
+        let after = |x: u64, n: u64| (x >> 1) | (n << 63);
+        let joined =
+            (before(cur.letter, prev.letter) & cur.joins_letters & after(cur.letter, next.letter))
+                | (before(cur.digit, prev.digit) & cur.joins_digits & after(cur.digit, next.digit));
+        let in_word = cur.letter | cur.digit | cur.under | joined;
+        let alnum = cur.letter | cur.digit;
+        // Bits where a word starts or the byte after one is.
+        let mut edges = in_word ^ ((in_word << 1) | prev_in_word);
+        while edges != 0 {
+            let bit = edges.trailing_zeros();
+            edges &= edges - 1;
+            if (in_word >> bit) & 1 == 1 {
+                (start, from) = (lo + 64 * k + bit as usize, bit);
+                (had_letter, had_alnum) = (false, false);
+            } else {
+                // Bits `from..bit` of this block.
+                let span = (u64::MAX << from) & !(u64::MAX << bit);
+                if had_alnum || alnum & span != 0 {
+                    let seen = Seen {
+                        letter: had_letter || cur.letter & span != 0,
+                        quote: false,
+                    };
+                    out.push(ascii(start, lo + 64 * k + bit as usize, seen));
+                }
+            }
+        }
+        prev_in_word = in_word >> 63;
+        if prev_in_word == 1 {
+            let rest = u64::MAX << from;
+            had_letter |= cur.letter & rest != 0;
+            had_alnum |= alnum & rest != 0;
+            from = 0;
+        }
+        (prev, cur) = (cur, next);
+    }
+    if prev_in_word == 1 && had_alnum {
+        // The text ends in a word, at the end of a whole block.
+        let seen = Seen {
+            letter: had_letter,
+            quote: false,
+        };
+        out.push(ascii(start, hi, seen));
+    }
+}
+
+/// The byte-by-byte segmentation of `text[lo..hi]`, where `lo` is 0 or the
+/// start of a whitespace run and `hi` the text's end or whitespace: chunks
+/// of ASCII and [`typographic`] punctuation by the rules above, the others
+/// (with the whitespace before them) by `unicode-segmentation`. The text is
+/// read once: words are segmented, and `ascii(start, end, seen)` called, as
+/// the bytes go by; any other non-ASCII character turns up in only a few
+/// chunks, and then the chunk's items are dropped again and its words
+/// redone by UAX #29, each passed to `unicode(start, word)` (an item only
+/// if it returns one).
+fn scan_span<T>(
+    text: &str,
+    lo: usize,
+    hi: usize,
+    out: &mut Vec<T>,
+    ascii: &mut impl FnMut(usize, usize, Seen) -> T,
+    unicode: &mut impl FnMut(usize, &str) -> Option<T>,
+) {
     // Marks a word holding a `‘` or `’`; never in `CLASS`.
     const QUOTE: u8 = 128;
     let bytes = text.as_bytes();
     let n = bytes.len();
     let class = |i: usize| CLASS[bytes[i] as usize];
-    let mut i = 0;
-    let mut gap = 0; // start of the whitespace before the chunk
+    let mut i = lo;
+    let mut gap = lo; // start of the whitespace before the chunk
     let mut chunk_items = out.len(); // items before the chunk
-    while i < n {
+    while i < hi {
         let c = class(i);
         if c & WORD == 0 {
             if c & SPACE != 0 {
@@ -265,7 +540,7 @@ fn scan<T>(
             } else if c & NON_ASCII != 0 {
                 i = match typographic(bytes, i) {
                     Some((len, _)) => i + len,
-                    None => redo_chunk(text, i, gap, chunk_items, out, &mut unicode),
+                    None => redo_chunk(text, i, gap, chunk_items, out, unicode),
                 };
             } else {
                 i += 1;
@@ -309,7 +584,7 @@ fn scan<T>(
         };
         if stop & NON_ASCII != 0 && typographic(bytes, j).is_none() {
             // The chunk goes on with other non-ASCII text: no word of it is ours.
-            i = redo_chunk(text, j, gap, chunk_items, out, &mut unicode);
+            i = redo_chunk(text, j, gap, chunk_items, out, unicode);
             continue;
         }
         if seen & (LETTER | DIGIT) != 0 {
@@ -426,6 +701,7 @@ impl Tokenizer {
         scan(
             text,
             out,
+            #[inline(always)]
             |start, end, seen| {
                 let word = &bytes[start..end];
                 let hash = if word.len() > STACK {
@@ -439,7 +715,14 @@ impl Tokenizer {
                         word
                     };
                     if seen.letter {
-                        let n = normalize_ascii(word, self.ocr_fold, &mut small);
+                        let n = match bytes.get(start..start + 16) {
+                            Some(b) if !seen.quote && word.len() <= 16 => {
+                                let b: &[u8; 16] = b.try_into().expect("16 bytes");
+                                normalize16(b, word.len(), self.ocr_fold, &mut small)
+                            }
+                            _ => None,
+                        }
+                        .unwrap_or_else(|| normalize_ascii(word, self.ocr_fold, &mut small));
                         hash::bytes(&small[..n], self.seed)
                     } else {
                         // Digits, `_` and joiners: lower case and OCR folding
@@ -554,6 +837,42 @@ mod tests {
             for_each_word(text, |s, e| fast.push((s, &text[s..e])));
             let slow: Vec<(usize, &str)> = text.unicode_word_indices().collect();
             assert_eq!(fast, slow, "{text}");
+        }
+    }
+
+    #[test]
+    fn block_masks_match_the_class_table() {
+        // Every byte value, at every place in a block.
+        for shift in 0..64 {
+            for part in 0..4 {
+                let mut block = [0u8; 64];
+                for (i, b) in block.iter_mut().enumerate() {
+                    *b = (part * 64 + (i + shift) % 64) as u8;
+                }
+                assert_eq!(masks(&block), masks_by_table(&block), "{shift} {part}");
+            }
+        }
+    }
+
+    #[test]
+    fn normalize16_is_normalize_ascii() {
+        let alphabet = b"aAbBcCfFiIuUrRnNmMzZ0123456789_.,:;'-";
+        let mut x = 7u64;
+        for _ in 0..20_000 {
+            x = hash::splitmix64(x);
+            let len = 1 + (x % 16) as usize;
+            let mut b = [b' '; 16];
+            for (i, c) in b.iter_mut().take(len).enumerate() {
+                *c = alphabet[((x >> (4 + 3 * i)) % alphabet.len() as u64) as usize];
+            }
+            for fold in [false, true] {
+                let (mut fast, mut slow) = ([0u8; 64], [0u8; 64]);
+                let n = normalize_ascii(&b[..len], fold, &mut slow);
+                match normalize16(&b, len, fold, &mut fast) {
+                    Some(m) => assert_eq!(fast[..m], slow[..n], "{:?} {fold}", &b[..len]),
+                    None => assert!(fold && n < len, "{:?}: `None` only for rn", &b[..len]),
+                }
+            }
         }
     }
 

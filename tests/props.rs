@@ -356,6 +356,25 @@ mod reference {
     }
 }
 
+/// Like [`tricky_text`] in ASCII alone, and longer: many 64-byte blocks of
+/// the ASCII fast path, with words and joiners across their edges.
+fn tricky_ascii_text() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        8 => "[a-zA-Z0-9_rnRNcibufaCIBUFA15]{1,12}",
+        3 => "[a-zA-Z0-9_.,;:'rnRN]{1,20}",
+        1 => "[rnRNa-z]{60,140}",
+        1 => "[0-9.,;':]{1,10}",
+        1 => "_{1,3}",
+    ];
+    let sep = prop_oneof![
+        6 => Just(" ".to_string()),
+        2 => "[ \\t\\n\\r\\x0b\\x0c]{1,3}",
+        3 => "[.,;:'\"()\\-/@#_]{1,2}",
+    ];
+    proptest::collection::vec((word, sep), 0..120)
+        .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
+}
+
 /// Words of letters, digits and joiners (long ones too, past any stack
 /// buffer), with case, `rn`/`RN` and OCR-foldable letters, separated by ASCII
 /// whitespace and punctuation; some with typographic quotes, dashes and
@@ -390,6 +409,7 @@ proptest! {
     #[test]
     fn tokenizer_matches_reference(text in prop_oneof![
         3 => tricky_text(),
+        2 => tricky_ascii_text(),
         1 => "[a-zA-Z0-9_.,;:'\" \\t\\n\\r\\x0b/@#&()\\-]{0,60}",
         1 => "\\PC{0,40}",
         1 => "[a-c0-2_.,;:' \\nrn’“é\\u{301}\\u{200d}\\u{200b}東👍\\u{1f1fa}\\u{1f1e6}]{0,30}",
