@@ -1342,7 +1342,7 @@ pub(crate) fn pipeline(
                 (if len(a) >= len(b) { a } else { b }, i)
             })
             .collect();
-        order.sort_unstable();
+        order.par_sort_unstable();
         // A text with thousands of partners (a long post quoted all over a
         // newsgroup) is split into runs of at most `MOST` partners, each
         // loading it again, so that one thread does not finish the stage
@@ -1355,13 +1355,34 @@ pub(crate) fn pipeline(
                     .map(move |s| s..(s + MOST).min(r.end))
             })
             .collect();
+        // The groups are verified longest first (the loaded text once, and
+        // every partner walked through it), so that the stage does not end
+        // with one thread on a long group while the other waits.
+        let mut schedule: Vec<(std::cmp::Reverse<u64>, usize)> = groups
+            .iter()
+            .enumerate()
+            .map(|(g, r)| {
+                let l = order[r.start].0;
+                let partners: u64 = order[r.clone()]
+                    .iter()
+                    .map(|&(_, i)| {
+                        let (a, b) = pairs[i as usize];
+                        len(if a == l { b } else { a }) as u64
+                    })
+                    .sum();
+                (std::cmp::Reverse(len(l) as u64 + partners), g)
+            })
+            .collect();
+        schedule.par_sort_unstable();
         // Per group: its edges, with the place of their evidence in its runs.
         type Found = (u32, cluster::Edge, bool, verify::Evidence, usize);
-        let per_group: Vec<(Vec<Found>, Vec<u8>)> = groups
+        type GroupOut = (Vec<Found>, Vec<u8>);
+        let mut per_group: Vec<(usize, GroupOut)> = schedule
             .par_iter()
+            .map(|&(_, g)| (g, groups[g].clone()))
             .map_init(
                 || (verify::PairVerifier::new(), Vec::new(), Vec::new()),
-                |(verifier, seq_l, seq_o), r| {
+                |(verifier, seq_l, seq_o), (g, r)| {
                     progress.advance(r.len() as u64);
                     let l = order[r.start].0;
                     let mut loaded = false;
@@ -1446,10 +1467,14 @@ pub(crate) fn pipeline(
                         }));
                     }
                     runs.shrink_to_fit();
-                    (out, runs)
+                    (g, (out, runs))
                 },
             )
             .collect();
+        // Back in the order of the groups: what follows does not depend on
+        // the schedule.
+        per_group.sort_unstable_by_key(|p| p.0);
+        let per_group: Vec<GroupOut> = per_group.into_iter().map(|p| p.1).collect();
         // The edges in the order of their pairs, by (pair, group, place).
         let mut found: Vec<(u32, u32, u32)> = per_group
             .iter()
