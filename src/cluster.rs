@@ -174,24 +174,41 @@ fn may_merge(link: &Link, gx: &Group, gy: &Group, p: ClusterParams) -> bool {
 /// Average-linkage clustering of one component. Returns clusters of global
 /// node ids, each sorted, ordered by smallest id; only those holding a strong
 /// edge or identical copies.
-fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams) -> Vec<Vec<u32>> {
+/// Agglomerates one component: `members` its nodes, `local[x]` the place of
+/// node `x` among them, `edges` its edges.
+fn agglomerate(
+    members: &[u32],
+    local: &[u32],
+    weight: &[u64],
+    edges: &[Edge],
+    p: ClusterParams,
+) -> Vec<Vec<u32>> {
     let n = members.len();
-    let local: HashMap<u32, u32> = members
-        .iter()
-        .enumerate()
-        .map(|(i, &g)| (g, i as u32))
-        .collect();
     let mut groups: Vec<Group> = members
         .iter()
         .enumerate()
         .map(|(i, &g)| Group::single(i as u32, weight[g as usize]))
         .collect();
-    let mut nbr: Vec<HashMap<u32, Link>> = vec![HashMap::default(); n];
+    // Each node's links, in the order of the edges, through a counting sort
+    // on the node; then its neighbour map, sized to them (in parallel: one
+    // component can hold most of a corpus's edges).
     let mut strong_pairs: Vec<(u32, u32)> = Vec::new();
+    let mut start = vec![0u32; n + 1];
+    let local_pair = |e: &Edge| (local[e.a as usize], local[e.b as usize]);
     for e in edges {
-        let (Some(&a), Some(&b)) = (local.get(&e.a), local.get(&e.b)) else {
-            continue;
-        };
+        let (a, b) = local_pair(e);
+        if a != b {
+            start[a as usize + 1] += 1;
+            start[b as usize + 1] += 1;
+        }
+    }
+    for x in 0..n {
+        start[x + 1] += start[x];
+    }
+    let mut fill: Vec<u32> = start[..n].to_vec();
+    let mut adjacent = vec![(0u32, 0.0f64, 0.0f64); start[n] as usize];
+    for e in edges {
+        let (a, b) = local_pair(e);
         if a == b {
             continue;
         }
@@ -200,14 +217,29 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
         }
         let w = weight[e.a as usize] as f64 * weight[e.b as usize] as f64;
         for (x, y) in [(a, b), (b, a)] {
-            let l = nbr[x as usize].entry(y).or_insert(Link {
-                edges: 0.0,
-                strength: 0.0,
-            });
-            l.edges += w;
-            l.strength += w * e.strength;
+            adjacent[fill[x as usize] as usize] = (y, w, w * e.strength);
+            fill[x as usize] += 1;
         }
     }
+    drop(fill);
+    let mut nbr: Vec<HashMap<u32, Link>> = (0..n)
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|x| {
+            let links = &adjacent[start[x] as usize..start[x + 1] as usize];
+            let mut m = HashMap::with_capacity_and_hasher(links.len(), Default::default());
+            for &(y, w, ws) in links {
+                let l = m.entry(y).or_insert(Link {
+                    edges: 0.0,
+                    strength: 0.0,
+                });
+                l.edges += w;
+                l.strength += ws;
+            }
+            m
+        })
+        .collect();
+    drop(adjacent);
     strong_pairs.sort_unstable();
     // A pair of groups enters the heap only if it may merge: both tests
     // depend only on the two groups and their link, and any change to
@@ -229,15 +261,19 @@ fn agglomerate(members: &[u32], weight: &[u64], edges: &[Edge], p: ClusterParams
     // end; only the entries merges make go through a heap. Each step takes
     // the greater of the two tops: entries are totally ordered, so the
     // merges are those of one heap holding all.
-    let mut first: Vec<Entry> = Vec::new();
-    for x in 0..n as u32 {
-        for (&y, l) in &nbr[x as usize] {
-            if x < y {
-                first.extend(entry(x, y, l, &groups));
-            }
-        }
-    }
-    first.sort_unstable();
+    let mut first: Vec<Entry> = nbr
+        .par_iter()
+        .with_min_len(1024)
+        .enumerate()
+        .flat_map_iter(|(x, links)| {
+            let (x, groups) = (x as u32, &groups);
+            links
+                .iter()
+                .filter(move |&(&y, _)| x < y)
+                .filter_map(move |(&y, l)| entry(x, y, l, groups))
+        })
+        .collect();
+    first.par_sort_unstable();
     let mut heap = BinaryHeap::new();
     loop {
         let top = match (first.last(), heap.peek()) {
@@ -346,10 +382,17 @@ pub fn cluster(weight: &[u64], edges: &[Edge], p: ClusterParams) -> Vec<Vec<u32>
             comp_edges[c as usize].push(*e);
         }
     }
+    // Each node's place in its component (components are sorted lists).
+    let mut local = vec![0u32; n];
+    for g in &comps {
+        for (i, &x) in g.iter().enumerate() {
+            local[x as usize] = i as u32;
+        }
+    }
     let mut out: Vec<Vec<u32>> = comps
         .par_iter()
         .zip(comp_edges.par_iter())
-        .flat_map_iter(|(g, es)| agglomerate(g, weight, es, p))
+        .flat_map_iter(|(g, es)| agglomerate(g, &local, weight, es, p))
         .collect();
     // Lone nodes standing for identical copies are stories too.
     let mut taken = vec![false; n];
@@ -591,7 +634,7 @@ mod tests {
             let members: Vec<u32> = (0..n as u32).collect();
             let weight = &weights[..n];
             proptest::prop_assert_eq!(
-                agglomerate(&members, weight, &edges, P),
+                agglomerate(&members, &members, weight, &edges, P),
                 reference(&members, weight, &edges, P)
             );
         }
