@@ -191,10 +191,11 @@ fn normalize16(bytes: &[u8; 16], len: usize, fold: bool, out: &mut [u8]) -> Opti
     Some(len)
 }
 
+/// [`normalize_ascii`] itself where SSE2 is not at hand.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn normalize16(_: &[u8; 16], _: usize, _: bool, _: &mut [u8]) -> Option<usize> {
-    None
+fn normalize16(bytes: &[u8; 16], len: usize, fold: bool, out: &mut [u8]) -> Option<usize> {
+    Some(normalize_ascii(&bytes[..len], fold, out))
 }
 
 /// Writes a word of ASCII and `‘`/`’` to the front of `out` with the quotes
