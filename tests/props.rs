@@ -375,6 +375,25 @@ fn tricky_ascii_text() -> impl Strategy<Value = String> {
         .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
 }
 
+/// ASCII with typographic quotes, dashes, ellipses and no-break spaces (the
+/// punctuation the fast path takes in its stride), and no other non-ASCII:
+/// quotes joining letters or digits, or not, across 64-byte block edges.
+fn tricky_typographic_text() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        6 => "[a-zA-Z0-9_rnRNcibufa15]{1,12}",
+        3 => "[a-zA-Z0-9]{1,6}[’‘'.][a-zA-Z0-9]{1,6}([’‘,][a-z0-9]{1,3})?",
+        2 => "[a-z0-9’‘“”–—…\\u{a0}.,:;']{1,8}",
+        1 => "[a-zRN]{30,70}[’‘][a-zRN]{25,40}",
+    ];
+    let sep = prop_oneof![
+        6 => Just(" ".to_string()),
+        2 => "[ \\t\\n\\r]{1,3}",
+        3 => "[ ’‘—–“”…\\u{a0}.,;:'\"]{1,3}",
+    ];
+    proptest::collection::vec((word, sep), 0..100)
+        .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
+}
+
 /// Words of letters, digits and joiners (long ones too, past any stack
 /// buffer), with case, `rn`/`RN` and OCR-foldable letters, separated by ASCII
 /// whitespace and punctuation; some with typographic quotes, dashes and
@@ -410,6 +429,7 @@ proptest! {
     fn tokenizer_matches_reference(text in prop_oneof![
         3 => tricky_text(),
         2 => tricky_ascii_text(),
+        2 => tricky_typographic_text(),
         1 => "[a-zA-Z0-9_.,;:'\" \\t\\n\\r\\x0b/@#&()\\-]{0,60}",
         1 => "\\PC{0,40}",
         1 => "[a-c0-2_.,;:' \\nrn’“é\\u{301}\\u{200d}\\u{200b}東👍\\u{1f1fa}\\u{1f1e6}]{0,30}",
