@@ -49,8 +49,23 @@ pub fn ocr_fold(word: &mut String) {
     *word = String::from_utf8(bytes).expect("ASCII-only changes keep UTF-8");
 }
 
-/// OCR folding of lower-case ASCII bytes: `c`→`e`, `i`/`1`→`l`, `a`/`0`→`o`,
-/// `b`→`h`, `5`→`s`, `f`→`t`, `u`→`n` (`rn`→`m` is done by the callers).
+/// The OCR classes of lower-case ASCII bytes, as (byte, the byte it folds
+/// to): `c`→`e`, `i`/`1`→`l`, `a`/`0`→`o`, `b`→`h`, `5`→`s`, `f`→`t`,
+/// `u`→`n` (`rn`→`m` is done by the callers). No byte folds to one that
+/// folds again.
+const FOLD_PAIRS: [(u8, u8); 9] = [
+    (b'c', b'e'),
+    (b'1', b'l'),
+    (b'i', b'l'),
+    (b'0', b'o'),
+    (b'a', b'o'),
+    (b'b', b'h'),
+    (b'5', b's'),
+    (b'f', b't'),
+    (b'u', b'n'),
+];
+
+/// OCR folding of lower-case ASCII bytes by [`FOLD_PAIRS`].
 const FOLD: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -58,15 +73,11 @@ const FOLD: [u8; 256] = {
         t[i] = i as u8;
         i += 1;
     }
-    t[b'c' as usize] = b'e';
-    t[b'1' as usize] = b'l';
-    t[b'i' as usize] = b'l';
-    t[b'0' as usize] = b'o';
-    t[b'a' as usize] = b'o';
-    t[b'b' as usize] = b'h';
-    t[b'5' as usize] = b's';
-    t[b'f' as usize] = b't';
-    t[b'u' as usize] = b'n';
+    let mut k = 0;
+    while k < FOLD_PAIRS.len() {
+        t[FOLD_PAIRS[k].0 as usize] = FOLD_PAIRS[k].1;
+        k += 1;
+    }
     t
 };
 
@@ -171,17 +182,7 @@ fn normalize16(bytes: &[u8; 16], len: usize, fold: bool, out: &mut [u8]) -> Opti
             }
             // No folded byte is folded again, so one pass per class is
             // the table look-up of `LOWER_FOLD`.
-            for (from, to) in [
-                (b'c', b'e'),
-                (b'1', b'l'),
-                (b'i', b'l'),
-                (b'0', b'o'),
-                (b'a', b'o'),
-                (b'b', b'h'),
-                (b'5', b's'),
-                (b'f', b't'),
-                (b'u', b'n'),
-            ] {
+            for (from, to) in FOLD_PAIRS {
                 let hit = _mm_cmpeq_epi8(w, set(from));
                 w = _mm_or_si128(_mm_andnot_si128(hit, w), _mm_and_si128(hit, set(to)));
             }
@@ -702,6 +703,8 @@ impl Tokenizer {
         scan(
             text,
             out,
+            // Inlined into the mask loop: left to the compiler, tokenizing
+            // 20 Newsgroups posts ran at 261 MB/s instead of 300.
             #[inline(always)]
             |start, end, seen| {
                 let word = &bytes[start..end];
