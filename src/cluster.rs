@@ -171,11 +171,10 @@ fn may_merge(link: &Link, gx: &Group, gy: &Group, p: ClusterParams) -> bool {
     link.strength / link.edges >= p.coherence * tighter
 }
 
-/// Average-linkage clustering of one component. Returns clusters of global
-/// node ids, each sorted, ordered by smallest id; only those holding a strong
-/// edge or identical copies.
-/// Agglomerates one component: `members` its nodes, `local[x]` the place of
-/// node `x` among them, `edges` its edges.
+/// Average-linkage clustering of one component: `members` its nodes,
+/// `local[x]` the place of node `x` among them, `edges` its edges. Returns
+/// clusters of global node ids, each sorted, ordered by smallest id; only
+/// those holding a strong edge or identical copies.
 fn agglomerate(
     members: &[u32],
     local: &[u32],
