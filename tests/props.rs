@@ -356,6 +356,16 @@ mod reference {
     }
 }
 
+/// Up to `most` words, each followed by a separator.
+fn words_between(
+    word: impl Strategy<Value = String>,
+    sep: impl Strategy<Value = String>,
+    most: usize,
+) -> impl Strategy<Value = String> {
+    proptest::collection::vec((word, sep), 0..most)
+        .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
+}
+
 /// Like [`tricky_text`] in ASCII alone, and longer: many 64-byte blocks of
 /// the ASCII fast path, with words and joiners across their edges.
 fn tricky_ascii_text() -> impl Strategy<Value = String> {
@@ -371,13 +381,13 @@ fn tricky_ascii_text() -> impl Strategy<Value = String> {
         2 => "[ \\t\\n\\r\\x0b\\x0c]{1,3}",
         3 => "[.,;:'\"()\\-/@#_]{1,2}",
     ];
-    proptest::collection::vec((word, sep), 0..120)
-        .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
+    words_between(word, sep, 120)
 }
 
-/// ASCII with typographic quotes, dashes, ellipses and no-break spaces (the
-/// punctuation the fast path takes in its stride), and no other non-ASCII:
-/// quotes joining letters or digits, or not, across 64-byte block edges.
+/// ASCII with typographic quotes, dashes, ellipses and no-break spaces, and
+/// no other non-ASCII: the chunks holding them go byte by byte, the ASCII
+/// between them through the 64-byte masks, so the text switches often;
+/// quotes joining letters or digits, or not.
 fn tricky_typographic_text() -> impl Strategy<Value = String> {
     let word = prop_oneof![
         6 => "[a-zA-Z0-9_rnRNcibufa15]{1,12}",
@@ -390,8 +400,7 @@ fn tricky_typographic_text() -> impl Strategy<Value = String> {
         2 => "[ \\t\\n\\r]{1,3}",
         3 => "[ ’‘—–“”…\\u{a0}.,;:'\"]{1,3}",
     ];
-    proptest::collection::vec((word, sep), 0..100)
-        .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
+    words_between(word, sep, 100)
 }
 
 /// Words of letters, digits and joiners (long ones too, past any stack
@@ -416,8 +425,7 @@ fn tricky_text() -> impl Strategy<Value = String> {
         2 => "[ ’‘—–“”…\\u{a0}]{1,2}",
         1 => "[ é\\u{301}\\u{200d}\\u{ad}]{1,2}",
     ];
-    proptest::collection::vec((word, sep), 0..40)
-        .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
+    words_between(word, sep, 40)
 }
 
 proptest! {
