@@ -124,6 +124,12 @@ fn stages(c: &mut Criterion) {
         b.iter(|| black_box(candidates::candidates(&fps, &bands, 100, 2)))
     });
     g.finish();
+    // Run once at the start of every run, before any article is read.
+    let mut g = c.benchmark_group("setup");
+    g.bench_function("LSH bands x rows search (t 0.5, 128 permutations)", |b| {
+        b.iter(|| black_box(minhash::optimal_bands_rows(black_box(0.5), 128)))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, stages);
