@@ -10,11 +10,21 @@
 # and prints the median wall time and peak RSS (/usr/bin/time) of each, the
 # throughput, and the ratios peer / storyclust.
 #
-#   bench/speed.sh            # RUNS=3 by default
-# Env: SHARED (default ../shared), RUNS.
+# ORDER=blocked times each tool's runs back to back instead, after one run
+# of it that is not counted (as hyperfine does). On this virtual machine a
+# process that follows a large one pays to fault in memory the host took
+# back (storyclust on the 100k corpus: about a tenth slower after a 6 GB
+# process, all of it system time), so the interleaved order charges that
+# to whichever tool follows the peers; the blocked order measures each in
+# its steady state, at the price of no protection against drift.
+#
+#   bench/speed.sh                # RUNS=3, ORDER=interleaved by default
+# Env: SHARED (default ../shared), RUNS, ORDER (interleaved or blocked).
 set -euo pipefail
 SHARED=${SHARED:-../shared}
 RUNS=${RUNS:-3}
+ORDER=${ORDER:-interleaved}
+case "$ORDER" in interleaved | blocked) ;; *) echo "speed.sh: ORDER is interleaved or blocked" >&2; exit 2 ;; esac
 OUT=target/bench-speed
 VENV=target/peers
 mkdir -p "$OUT" target/data
@@ -51,16 +61,31 @@ measure() {
   cat "$OUT/$name.one" >>"$OUT/$name.runs"
 }
 
+# run TOOL CORPUS: one timed run of TOOL on CORPUS
+run() {
+  local tool=$1 corpus=$2 docs=target/data/$2/docs
+  case "$tool" in
+    storyclust) measure "$corpus-$tool" sh -c "exec target/release/storyclust --format json $docs > $OUT/$corpus.json" ;;
+    *) measure "$corpus-$tool" "$VENV/bin/python" "$SHARED/bench/peers.py" --tool "$tool" "$docs" "$OUT/$corpus-$tool.json" ;;
+  esac
+}
+
 for corpus in reuters21578 20news_bydate make_scale100k; do
-  docs=target/data/$corpus/docs
   rm -f "$OUT/$corpus-"*.runs
-  for _ in $(seq "$RUNS"); do
-    measure "$corpus-storyclust" sh -c "exec target/release/storyclust --format json $docs > $OUT/$corpus.json"
-    measure "$corpus-datasketch" "$VENV/bin/python" "$SHARED/bench/peers.py" --tool datasketch "$docs" "$OUT/$corpus-datasketch.json"
-    measure "$corpus-rensa" "$VENV/bin/python" "$SHARED/bench/peers.py" --tool rensa "$docs" "$OUT/$corpus-rensa.json"
-  done
+  if [ "$ORDER" = interleaved ]; then
+    for _ in $(seq "$RUNS"); do
+      for tool in storyclust datasketch rensa; do run "$tool" "$corpus"; done
+    done
+  else
+    for tool in storyclust datasketch rensa; do
+      run "$tool" "$corpus"
+      rm -f "$OUT/$corpus-$tool.runs" # the uncounted first run
+      for _ in $(seq "$RUNS"); do run "$tool" "$corpus"; done
+    done
+  fi
 done
 
+echo "order: $ORDER, $RUNS counted runs of each tool on each corpus"
 python3 - "$OUT" <<'PY'
 import os, statistics, sys
 out = sys.argv[1]
