@@ -354,6 +354,10 @@ impl std::fmt::Debug for ProgressSlot {
 /// Stories whose passages are computed together, in parallel, when written.
 const STORY_BATCH: usize = 512;
 
+/// A batch of stories ready to be written: each story (made now when its
+/// passages were pending) and what the renderer made of it.
+type Rendered<'a, T> = Vec<(std::borrow::Cow<'a, Story>, T)>;
+
 impl Outcome {
     fn pending_story(&self, p: &Pending, i: usize) -> (Story, Vec<LoadError>) {
         let ctx = StoryContext {
@@ -389,7 +393,8 @@ impl Outcome {
 
     /// Calls `f` with every story and its passages, in order. Pending
     /// passages are computed a batch of stories at a time, in parallel, and
-    /// dropped after `f`: memory holds one batch, not every passage.
+    /// dropped after `f`: memory holds two batches (the one `f` is given
+    /// and the next), not every passage.
     pub fn for_each_story<E>(
         &self,
         mut f: impl FnMut(usize, &Story) -> Result<(), E>,
@@ -400,6 +405,11 @@ impl Outcome {
     /// Like [`Outcome::for_each_story`], with `render` called first on each
     /// story of a batch in parallel (say, to serialise it), and `sink` then
     /// called in order with the story and what `render` made of it.
+    ///
+    /// `sink` runs on the calling thread (it may hold what cannot move
+    /// between threads, such as a locked stdout) while the next batch is
+    /// made on the worker threads, so that the two overlap: writing a
+    /// batch's JSON no longer leaves the workers waiting.
     pub fn for_each_story_rendered<T: Send, E>(
         &self,
         render: impl Fn(usize, &Story) -> T + Sync,
@@ -413,23 +423,20 @@ impl Outcome {
         if self.pending.is_some() {
             progress.stage("passages", self.stories.len() as u64);
         }
-        let mut start = 0;
-        while start < self.stories.len() {
-            let end = (start + STORY_BATCH).min(self.stories.len());
+        // One batch (the problems met making its stories are noted).
+        let make = |r: std::ops::Range<usize>| -> Rendered<'_, T> {
             match &self.pending {
-                None => {
-                    let made: Vec<T> = (start..end)
-                        .into_par_iter()
-                        .map(|i| render(i, &self.stories[i]))
-                        .collect();
-                    for (k, t) in made.into_iter().enumerate() {
-                        sink(start + k, &self.stories[start + k], t)?;
-                    }
-                }
+                None => r
+                    .into_par_iter()
+                    .map(|i| {
+                        let s = &self.stories[i];
+                        (std::borrow::Cow::Borrowed(s), render(i, s))
+                    })
+                    .collect(),
                 Some(p) => {
-                    progress.advance((end - start) as u64);
+                    progress.advance(r.len() as u64);
                     let t = Instant::now();
-                    let done: Vec<(Story, Vec<LoadError>, T)> = (start..end)
+                    let done: Vec<(Story, Vec<LoadError>, T)> = r
                         .into_par_iter()
                         .map(|i| {
                             let (s, errs) = self.pending_story(p, i);
@@ -438,18 +445,41 @@ impl Outcome {
                         })
                         .collect();
                     p.ms.fetch_add(ms(t), std::sync::atomic::Ordering::Relaxed);
-                    let mut late = Vec::new();
-                    for (k, (s, errs, t)) in done.into_iter().enumerate() {
-                        late.extend(errs);
-                        sink(start + k, &s, t)?;
-                    }
-                    p.late
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend(late);
+                    let mut late = p.late.lock().unwrap_or_else(|e| e.into_inner());
+                    done.into_iter()
+                        .map(|(s, errs, t)| {
+                            late.extend(errs);
+                            (std::borrow::Cow::Owned(s), t)
+                        })
+                        .collect()
                 }
             }
-            start = end;
+        };
+        let n = self.stories.len();
+        let mut batches = (0..n)
+            .step_by(STORY_BATCH)
+            .map(|start| start..(start + STORY_BATCH).min(n));
+        let mut ready: Option<(usize, Rendered<'_, T>)> = None;
+        loop {
+            let next = batches.next();
+            if next.is_none() && ready.is_none() {
+                break;
+            }
+            let (made, sunk) = std::thread::scope(|scope| {
+                let making = next.clone().map(|r| scope.spawn(|| make(r)));
+                let sunk = match ready.take() {
+                    Some((start, stories)) => stories
+                        .into_iter()
+                        .enumerate()
+                        .try_for_each(|(k, (s, t))| sink(start + k, &s, t)),
+                    None => Ok(()),
+                };
+                let made =
+                    making.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                (made, sunk)
+            });
+            sunk?;
+            ready = next.zip(made).map(|(r, m)| (r.start, m));
         }
         if self.pending.is_some() {
             progress.finish();

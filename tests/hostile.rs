@@ -376,3 +376,110 @@ fn a_file_gone_before_its_passages_is_reported_when_written() {
     assert_eq!(late[0].path(), gone);
     assert_eq!(outcome.errors.len(), 1);
 }
+
+/// Words of story `s`: a text no other story shares.
+fn story_words(s: u64, n: usize) -> String {
+    let mut x = s.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let syl = [
+                "ka", "lo", "mi", "tre", "vu", "sen", "dor", "pa", "qi", "zu",
+            ];
+            (0..3)
+                .map(|k| syl[((x >> (8 * k)) % 10) as usize])
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Stories are written a batch at a time while the next batch is made:
+/// across several batches every story comes out once, in order, with its
+/// passages, and files gone before their story is written are reported in
+/// story order; a writer that fails stops the writing with its error.
+#[test]
+fn stories_over_several_batches_are_written_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1100u64; // more than two batches of 512
+    for s in 0..n {
+        let wire = story_words(s, 40);
+        for (m, tail) in ["one local tail", "another local ending"]
+            .iter()
+            .enumerate()
+        {
+            fs::write(
+                dir.path().join(format!("{:05}_s{s}.txt", 2 * s + m as u64)),
+                format!("Headline {s} {m}\n\n{wire}, {tail}.\n"),
+            )
+            .unwrap();
+        }
+    }
+    let cfg = storyclust::Config::default();
+    let outcome =
+        storyclust::run_streaming(&[dir.path().to_path_buf()], &cfg, &storyclust::NoProgress)
+            .unwrap();
+    assert_eq!(outcome.stories.len(), n as usize);
+    let ids: Vec<String> = outcome.stories.iter().map(|s| s.id.clone()).collect();
+    // One member gone in the first batch, one in the third.
+    let gone: Vec<_> = [3usize, 1050]
+        .iter()
+        .map(|&i| {
+            outcome.documents[outcome.stories[i].members[1].doc as usize]
+                .path
+                .clone()
+        })
+        .collect();
+    for g in &gone {
+        fs::remove_file(g).unwrap();
+    }
+    let mut json = Vec::new();
+    storyclust::report::json::write_json(&mut json, &outcome, &Default::default()).unwrap();
+    let v: Value = serde_json::from_slice(&json).unwrap();
+    let stories = v["stories"].as_array().unwrap();
+    let written: Vec<&str> = stories.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(written, ids, "every story once, in order");
+    for (i, s) in stories.iter().enumerate() {
+        let passages = s["passages"].as_array().unwrap();
+        if i == 3 || i == 1050 {
+            continue;
+        }
+        assert_eq!(passages.len(), 1, "story {i}");
+        assert_eq!(passages[0]["members"], 2, "story {i}");
+    }
+    let errors: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = gone.iter().map(|g| g.to_str().unwrap()).collect();
+    assert_eq!(errors, want, "late errors in story order");
+
+    /// Takes `left` bytes, then fails.
+    struct Failing {
+        left: usize,
+    }
+    impl std::io::Write for Failing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if buf.len() > self.left {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.left -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let half = json.len() / 2;
+    let err = storyclust::report::json::write_json(
+        &mut Failing { left: half },
+        &outcome,
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "disk full");
+}
