@@ -465,8 +465,18 @@ impl Outcome {
             if next.is_none() && ready.is_none() {
                 break;
             }
+            let make = &make;
             let (made, sunk) = std::thread::scope(|scope| {
-                let making = next.clone().map(|r| scope.spawn(|| make(r)));
+                // (Without a thread to be had, the batch is made after the
+                // writing, as it was before they overlapped.)
+                let making = next.clone().map(|r| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, {
+                            let r = r.clone();
+                            move || make(r)
+                        })
+                        .map_err(|_| r)
+                });
                 let sunk = match ready.take() {
                     Some((start, stories)) => stories
                         .into_iter()
@@ -474,8 +484,10 @@ impl Outcome {
                         .try_for_each(|(k, (s, t))| sink(start + k, &s, t)),
                     None => Ok(()),
                 };
-                let made =
-                    making.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                let made = making.map(|m| match m {
+                    Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                    Err(r) => make(r),
+                });
                 (made, sunk)
             });
             sunk?;
