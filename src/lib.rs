@@ -742,10 +742,11 @@ struct Sketch {
     content: u64,
     /// Shingle hashes in order.
     seq: Vec<u64>,
-    /// Distinct shingle hashes, ascending.
+    /// Distinct shingle hashes, in order of first occurrence.
     set: Vec<u64>,
-    /// Distinct fingerprints, ascending, known stock left out.
-    fingerprints: Vec<u64>,
+    /// Whether each of `set` is one of its fingerprints (known stock left
+    /// out).
+    fingerprint: Vec<bool>,
     /// LSH band keys.
     bands: Vec<u64>,
     /// Its shingles that an index already knows as boilerplate.
@@ -766,20 +767,27 @@ impl Sketch {
                 content: s.content,
                 seq: Vec::new(),
                 set: Vec::new(),
-                fingerprints: Vec::new(),
+                fingerprint: Vec::new(),
                 bands: Vec::new(),
                 boilerplate: Vec::new(),
             };
         }
-        let shingled = verify::Shingled::new(s.document.words, s.seq);
-        let fingerprints = fingerprints_of(&shingled, cfg, &known.over_df);
-        let bands = bands_of(&shingled, cfg, seeds, bands_rows);
+        let (set, at) = shingle::distinct(&s.seq);
+        // The same fingerprints as `fingerprints_of`, marked in the set.
+        let mut fingerprint = vec![false; set.len()];
+        for p in shingle::winnow(&s.seq, cfg.window) {
+            let h = s.seq[p as usize];
+            if !verify::contains(&known.over_df, h) {
+                fingerprint[at[p as usize] as usize] = true;
+            }
+        }
+        // (A signature does not depend on the order of the set.)
+        let sig = minhash::signature(&set, cfg.num_perm, seeds.minhash);
+        let bands = minhash::band_keys(&sig, bands_rows, seeds.band);
         let boilerplate = if known.boilerplate.is_empty() {
             Vec::new()
         } else {
-            shingled
-                .set
-                .iter()
+            set.iter()
                 .copied()
                 .filter(|&h| verify::contains(&known.boilerplate, h))
                 .collect()
@@ -787,9 +795,9 @@ impl Sketch {
         Sketch {
             document: s.document,
             content: s.content,
-            seq: shingled.seq,
-            set: shingled.set,
-            fingerprints,
+            seq: s.seq,
+            set,
+            fingerprint,
             bands,
             boilerplate,
         }
@@ -1137,18 +1145,12 @@ pub(crate) fn pipeline(
                             contents.push((s.content, d));
                         }
                         seqs.push(&mut disk, &s.seq);
-                        // Fingerprints are some of the shingles: both
-                        // lists are sorted, one walk marks them.
-                        let mut fps = s.fingerprints.iter().peekable();
-                        for &h in &s.set {
-                            let flag = if fps.next_if_eq(&&h).is_some() {
-                                FINGERPRINT
-                            } else {
-                                0
-                            };
+                        // (The partitions are sorted when read: the
+                        // order of an article's postings does not matter.)
+                        for (&h, &f) in s.set.iter().zip(&s.fingerprint) {
+                            let flag = if f { FINGERPRINT } else { 0 };
                             df_postings.push(&mut disk, h, d | flag);
                         }
-                        debug_assert!(fps.next().is_none(), "fingerprints are shingles");
                         doc_band_at.push(doc_bands.len() as u32);
                         doc_bands.extend_from_slice(&s.bands);
                         doc_distinct.push(s.set.len() as u32);

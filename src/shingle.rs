@@ -91,10 +91,111 @@ pub fn winnow(shingles: &[u64], w: usize) -> Vec<u32> {
     out
 }
 
+/// The distinct hashes of `seq` in the order they first occur, and for
+/// each position of `seq` the index of its hash among them.
+///
+/// This is a hash table's work, linear in the length: the pipeline needs
+/// the set of an article's shingles (for its postings and its MinHash
+/// signature, where order does not matter), and sorting it to find the
+/// duplicates cost several times more.
+pub fn distinct(seq: &[u64]) -> (Vec<u64>, Vec<u32>) {
+    DISTINCT.with_borrow_mut(|t| t.distinct(seq))
+}
+
+thread_local! {
+    static DISTINCT: std::cell::RefCell<DistinctTable> =
+        std::cell::RefCell::new(DistinctTable::default());
+}
+
+/// An open-addressing table reused from one article to the next: a slot
+/// is taken in the current generation or free, so no clearing is needed.
+#[derive(Default)]
+struct DistinctTable {
+    keys: Vec<u64>,
+    /// Index of the slot's hash among the distinct ones.
+    index: Vec<u32>,
+    /// The generation that took each slot.
+    used: Vec<u32>,
+    generation: u32,
+}
+
+impl DistinctTable {
+    fn distinct(&mut self, seq: &[u64]) -> (Vec<u64>, Vec<u32>) {
+        // At most half full, so probes stay short.
+        let cap = (seq.len() * 2).next_power_of_two().max(16);
+        let mask = cap - 1;
+        if self.used.len() < cap {
+            self.keys.resize(cap, 0);
+            self.index.resize(cap, 0);
+            self.used.resize(cap, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.used.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+        let generation = self.generation;
+        let mut set = Vec::with_capacity(seq.len());
+        let mut at = Vec::with_capacity(seq.len());
+        for &h in seq {
+            // The hashes are uniform: their low bits are the slot.
+            let mut s = (h as usize) & mask;
+            loop {
+                if self.used[s] != generation {
+                    self.used[s] = generation;
+                    self.keys[s] = h;
+                    self.index[s] = set.len() as u32;
+                    at.push(set.len() as u32);
+                    set.push(h);
+                    break;
+                }
+                if self.keys[s] == h {
+                    at.push(self.index[s]);
+                    break;
+                }
+                s = (s + 1) & mask;
+            }
+        }
+        (set, at)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tokenize::tokenize;
+
+    #[test]
+    fn distinct_keeps_first_occurrences_and_maps_every_position() {
+        let mut x = 99u64;
+        for len in [0usize, 1, 2, 7, 8, 9, 100, 1000] {
+            for alphabet in [1u64, 3, 50, u64::MAX] {
+                let seq: Vec<u64> = (0..len)
+                    .map(|_| {
+                        x = hash::splitmix64(x);
+                        // Small alphabets give many repeats; 0 is a hash too.
+                        if alphabet == u64::MAX {
+                            x
+                        } else {
+                            x % alphabet
+                        }
+                    })
+                    .collect();
+                let (set, at) = distinct(&seq);
+                let mut want: Vec<u64> = Vec::new();
+                for &h in &seq {
+                    if !want.contains(&h) {
+                        want.push(h);
+                    }
+                }
+                assert_eq!(set, want, "len {len} alphabet {alphabet}");
+                assert_eq!(at.len(), seq.len());
+                for (i, &h) in seq.iter().enumerate() {
+                    assert_eq!(set[at[i] as usize], h);
+                }
+            }
+        }
+    }
 
     #[test]
     fn short_documents_get_one_shingle() {
