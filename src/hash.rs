@@ -53,6 +53,13 @@ pub fn bytes(data: &[u8], seed: u64) -> u64 {
     xxh3_64_with_seed(data, seed)
 }
 
+/// XXH3-64 (seed 0) of a decoded text: tells the passage stage that a file
+/// read again holds the text the sketch stage read. Never output or stored.
+#[inline]
+pub fn text(text: &str) -> u64 {
+    xxh3_64_with_seed(text.as_bytes(), 0)
+}
+
 /// XXH3-64 of a sequence of u64s taken as little-endian bytes.
 #[inline]
 pub fn words(data: &[u64], seed: u64) -> u64 {

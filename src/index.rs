@@ -894,6 +894,9 @@ impl Index {
                         },
                         content,
                         seq: seq.clone(),
+                        // (An archive text was not read now: its file is
+                        // tokenized again if its passages are wanted.)
+                        text_hash: None,
                     }));
                 }
             }
@@ -941,6 +944,7 @@ impl Index {
                 document: p.document,
                 content: p.content,
                 seq: p.seq,
+                text_hash: p.text_hash,
             })
         }));
         let (mut outcome, internals) = crate::pipeline(

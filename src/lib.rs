@@ -339,6 +339,34 @@ pub(crate) struct Pending {
     ms: std::sync::atomic::AtomicU64,
     /// Where the progress of computing them goes.
     progress: ProgressSlot,
+    /// The sketch stage's sequences, for the passage stage.
+    sketched: KeptSketches,
+}
+
+/// The sketch stage's shingle sequences and text hashes, owned (see
+/// [`SketchedStore`]).
+struct KeptSketches {
+    seqs: store::Sequences,
+    disk: store::Disk,
+    text_hash: Vec<Option<u64>>,
+}
+
+impl KeptSketches {
+    fn view(&self) -> SketchedStore<'_> {
+        SketchedStore {
+            seqs: &self.seqs,
+            disk: &self.disk,
+            text_hash: &self.text_hash,
+        }
+    }
+}
+
+impl std::fmt::Debug for KeptSketches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptSketches")
+            .field("documents", &self.text_hash.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A progress receiver kept for the pending passages.
@@ -367,6 +395,7 @@ impl Outcome {
             edges: &p.edges,
             stock: &p.stock,
             data: None,
+            sketched: Some(p.sketched.view()),
             cfg: &self.config,
             shingle_seed: p.shingle_seed,
         };
@@ -592,6 +621,9 @@ pub(crate) struct Sketched {
     pub content: u64,
     /// Its shingle hashes, in order.
     pub seq: Vec<u64>,
+    /// [`hash::text`] of its decoded text, when it was read now (not for
+    /// an article taken from an index).
+    pub text_hash: Option<u64>,
 }
 
 /// One input of the pipeline: a file to read, or an article already
@@ -644,6 +676,7 @@ fn sketch_text(path: &std::path::Path, text: &load::Text, cfg: &Config) -> Sketc
         },
         content,
         seq,
+        text_hash: Some(hash::text(&text.text)),
     }
 }
 
@@ -751,6 +784,8 @@ struct Sketch {
     bands: Vec<u64>,
     /// Its shingles that an index already knows as boilerplate.
     boilerplate: Vec<u64>,
+    /// See [`Sketched::text_hash`].
+    text_hash: Option<u64>,
 }
 
 impl Sketch {
@@ -770,6 +805,7 @@ impl Sketch {
                 fingerprint: Vec::new(),
                 bands: Vec::new(),
                 boilerplate: Vec::new(),
+                text_hash: s.text_hash,
             };
         }
         let (set, at) = shingle::distinct(&s.seq);
@@ -800,6 +836,7 @@ impl Sketch {
             fingerprint,
             bands,
             boilerplate,
+            text_hash: s.text_hash,
         }
     }
 }
@@ -816,6 +853,8 @@ pub(crate) struct Probe {
     pub bands: Vec<u64>,
     /// Its shingle hashes, in order.
     pub seq: Vec<u64>,
+    /// See [`Sketched::text_hash`].
+    pub text_hash: Option<u64>,
 }
 
 /// Reads and sketches one article for an index lookup.
@@ -834,6 +873,7 @@ pub(crate) fn probe_file(
         seq: shingled.seq,
         document: s.document,
         content: s.content,
+        text_hash: s.text_hash,
     })
 }
 
@@ -852,10 +892,21 @@ pub(crate) struct StoryContext<'a> {
     pub stock: &'a verify::Stock,
     /// Bytes of each article when they were read elsewhere (by document).
     pub data: Option<&'a [Vec<u8>]>,
+    /// What the sketch stage kept of each article, when at hand.
+    pub sketched: Option<SketchedStore<'a>>,
     /// The parameters.
     pub cfg: &'a Config,
     /// Seed of the shingle hashes.
     pub shingle_seed: u64,
+}
+
+/// The sketch stage's shingle sequences (one per document, in document
+/// order) and text hashes, kept for the passage stage.
+#[derive(Clone, Copy)]
+pub(crate) struct SketchedStore<'a> {
+    pub seqs: &'a store::Sequences,
+    pub disk: &'a store::Disk,
+    pub text_hash: &'a [Option<u64>],
 }
 
 /// One story from its nodes and its articles (`docs` ascending): each
@@ -868,12 +919,30 @@ pub(crate) fn make_story(
     wanted: bool,
 ) -> (Story, Vec<LoadError>) {
     let documents = ctx.documents;
+    // Each member's sketched sequence, when at hand (one that cannot be
+    // read back is found again from the file).
+    let seqs: Vec<Option<(u64, Vec<u64>)>> = docs
+        .iter()
+        .map(|&d| {
+            let k = ctx.sketched.filter(|_| wanted)?;
+            let h = (*k.text_hash.get(d as usize)?)?;
+            let mut seq = Vec::new();
+            k.seqs.get(k.disk, d, &mut seq).ok()?;
+            Some((h, seq))
+        })
+        .collect();
     let members: Vec<passages::Member<'_>> = docs
         .iter()
-        .map(|&d| passages::Member {
+        .zip(&seqs)
+        .map(|(&d, known)| passages::Member {
             path: &documents[d as usize].path,
             node: documents[d as usize].node.expect("story members have text"),
             data: ctx.data.map(|data| data[d as usize].as_slice()),
+            sketched: known.as_ref().map(|(h, seq)| passages::Sketched {
+                text_hash: *h,
+                words: documents[d as usize].words,
+                seq,
+            }),
         })
         .collect();
     let sp = if wanted {
@@ -1110,6 +1179,7 @@ pub(crate) fn pipeline(
     let mut df_postings = store::OrderedPostings::new(PARTITION_BITS);
     let mut documents: Vec<Document> = Vec::with_capacity(n_inputs);
     let mut doc_distinct: Vec<u32> = Vec::with_capacity(n_inputs);
+    let mut text_hash: Vec<Option<u64>> = Vec::with_capacity(n_inputs);
     let mut doc_bands: Vec<u64> = Vec::new();
     let mut doc_band_at: Vec<u32> = Vec::with_capacity(n_inputs + 1);
     let mut contents: Vec<(u64, u32)> = Vec::new();
@@ -1154,6 +1224,7 @@ pub(crate) fn pipeline(
                         doc_band_at.push(doc_bands.len() as u32);
                         doc_bands.extend_from_slice(&s.bands);
                         doc_distinct.push(s.set.len() as u32);
+                        text_hash.push(s.text_hash);
                         known_boilerplate.extend_from_slice(&s.boilerplate);
                         documents.push(s.document);
                     }
@@ -1718,7 +1789,7 @@ pub(crate) fn pipeline(
         }
         (fingerprints, bands, seq_of)
     });
-    drop(seqs);
+    // The sequences stay for the passage stage.
     stats.spilled_bytes = disk.spilled;
     if let Some((dir, e)) = disk.error.take() {
         errors.push(LoadError::Spill {
@@ -1772,6 +1843,11 @@ pub(crate) fn pipeline(
             edges: &edge_map,
             stock: &stock,
             data: None,
+            sketched: Some(SketchedStore {
+                seqs: &seqs,
+                disk: &disk,
+                text_hash: &text_hash,
+            }),
             cfg,
             shingle_seed: seeds.shingle,
         };
@@ -1813,6 +1889,11 @@ pub(crate) fn pipeline(
             late: std::sync::Mutex::new(Vec::new()),
             ms: std::sync::atomic::AtomicU64::new(0),
             progress: ProgressSlot::default(),
+            sketched: KeptSketches {
+                seqs,
+                disk,
+                text_hash,
+            },
         });
     }
     stats.timings_ms.passages = ms(t);
@@ -1899,11 +1980,13 @@ pub fn compare(
             path: a,
             node: 0,
             data: None,
+            sketched: None,
         },
         passages::Member {
             path: b,
             node: if same { 0 } else { 1 },
             data: None,
+            sketched: None,
         },
     ];
     let sp = passages::story_passages(&members, &verify::Stock::default(), cfg, seeds.shingle);

@@ -1,7 +1,9 @@
 //! Stage 8: the passages a story's members share, located in every file.
 //!
 //! The members of each story are read again (only those: text is not held in
-//! memory between stages) and shingled as before. A shingle is *shared* when
+//! memory between stages). A member whose text is the one the sketch stage
+//! read (same [`crate::hash::text`]) takes its shingles from there, and only
+//! its words' spans are found again; a file changed since is shingled anew. A shingle is *shared* when
 //! at least two distinct texts of the story hold it (in a story made only of
 //! identical copies, every shingle is) and it is not a stock shingle. Each
 //! member's maximal runs of shared shingles are its shared spans; spans in
@@ -103,13 +105,63 @@ pub struct Member<'a> {
     pub node: u32,
     /// Its bytes, when they were read elsewhere; `None`: read the file.
     pub data: Option<&'a [u8]>,
+    /// What the sketch stage found in it, when known.
+    pub sketched: Option<Sketched<'a>>,
 }
 
-struct Loaded {
+/// What the sketch stage found in a member's text. When the text read again
+/// is the same (its [`crate::hash::text`] is `text_hash`), its shingles are
+/// taken from here and only its words' spans are found again, which costs
+/// less than half of tokenizing; otherwise (the file changed since) it is
+/// tokenized and shingled anew.
+#[derive(Clone, Copy, Debug)]
+pub struct Sketched<'a> {
+    /// Hash of the decoded text.
+    pub text_hash: u64,
+    /// Its number of words.
+    pub words: u32,
+    /// Its shingle hashes, in order.
+    pub seq: &'a [u64],
+}
+
+struct Loaded<'a> {
     text: load::Text,
-    tokens: Vec<tokenize::Token>,
-    seq: Vec<u64>,
+    /// Byte span of each token.
+    tokens: Vec<(u32, u32)>,
+    seq: std::borrow::Cow<'a, [u64]>,
     line_starts: Vec<u32>,
+}
+
+/// The tokens' spans and the shingles of a member's text, from what the
+/// sketch stage found when the text is the same.
+fn tokens_and_shingles<'a>(
+    m: &Member<'a>,
+    text: &str,
+    tokenizer: &tokenize::Tokenizer,
+    k: usize,
+    shingle_seed: u64,
+) -> (Vec<(u32, u32)>, std::borrow::Cow<'a, [u64]>) {
+    if let Some(s) = m.sketched
+        && crate::hash::text(text) == s.text_hash
+    {
+        let spans = tokenize::spans(text);
+        // (The same text gives the same words, unless one of them has an
+        // empty normal form: then the tokenizer is asked.)
+        let shingles = match spans.len() {
+            0 => 0,
+            n if n < k.max(1) => 1,
+            n => n - k.max(1) + 1,
+        };
+        if spans.len() == s.words as usize && s.seq.len() == shingles {
+            return (spans, std::borrow::Cow::Borrowed(s.seq));
+        }
+    }
+    let tokens = tokenizer.tokenize(text);
+    let seq = shingle::shingles(&tokens, k, shingle_seed);
+    (
+        tokens.iter().map(|t| (t.start, t.end)).collect(),
+        std::borrow::Cow::Owned(seq),
+    )
 }
 
 /// Byte offsets where lines start: after `\n`, `\r\n` and a lone `\r`.
@@ -124,7 +176,7 @@ fn line_starts(text: &str) -> Vec<u32> {
     v
 }
 
-fn line_col(l: &Loaded, pos: usize) -> LineCol {
+fn line_col(l: &Loaded<'_>, pos: usize) -> LineCol {
     let line = l.line_starts.partition_point(|&s| s as usize <= pos);
     let start = l.line_starts[line - 1] as usize;
     let column = l.text.text[start..pos].chars().count() + 1;
@@ -150,8 +202,8 @@ fn find(p: &mut [u32], mut x: u32) -> u32 {
 }
 
 /// Finds the passages of a story. `stock` holds the stock shingle hashes; `cfg` and `shingle_seed` as in the sketch stage.
-pub fn story_passages(
-    members: &[Member<'_>],
+pub fn story_passages<'a>(
+    members: &[Member<'a>],
     stock: &crate::verify::Stock,
     cfg: &crate::Config,
     shingle_seed: u64,
@@ -161,7 +213,7 @@ pub fn story_passages(
         shared_words: vec![0; members.len()],
         ..Default::default()
     };
-    let mut loaded: Vec<Option<Loaded>> = Vec::with_capacity(members.len());
+    let mut loaded: Vec<Option<Loaded<'a>>> = Vec::with_capacity(members.len());
     for m in members {
         let text = match m.data {
             Some(bytes) => load::from_bytes(m.path, bytes.to_vec(), cfg.max_file_bytes),
@@ -169,8 +221,7 @@ pub fn story_passages(
         };
         match text {
             Ok(text) => {
-                let tokens = tokenizer.tokenize(&text.text);
-                let seq = shingle::shingles(&tokens, k, shingle_seed);
+                let (tokens, seq) = tokens_and_shingles(m, &text.text, &tokenizer, k, shingle_seed);
                 let line_starts = line_starts(&text.text);
                 loaded.push(Some(Loaded {
                     text,
@@ -195,7 +246,7 @@ pub fn story_passages(
             continue;
         }
         nodes_seen.push(m.node);
-        for &h in &l.seq {
+        for &h in l.seq.iter() {
             let e = holders.entry(h).or_insert((u32::MAX, 0));
             if e.0 != m.node {
                 *e = (m.node, e.1 + 1);
@@ -265,7 +316,7 @@ pub fn story_passages(
             let span = (l.tokens.len()).min(k.max(1));
             let t0 = r.first as usize;
             let t1 = r.last as usize + span - 1;
-            let (s, e) = (l.tokens[t0].start as usize, l.tokens[t1].end as usize);
+            let (s, e) = (l.tokens[t0].0 as usize, l.tokens[t1].1 as usize);
             let words = (t1 - t0 + 1) as u32;
             out.shared_words[r.member as usize] += words;
             if best.is_none_or(|b| words > b.0) {
@@ -360,11 +411,13 @@ mod tests {
                 path: &a,
                 node: 0,
                 data: None,
+                sketched: None,
             },
             Member {
                 path: &b,
                 node: 1,
                 data: None,
+                sketched: None,
             },
         ];
         let sp = story_passages(
@@ -387,5 +440,63 @@ mod tests {
         assert_eq!(p.occurrences[0].after, ", he said.");
         assert_eq!(p.occurrences[1].before, "“");
         assert_eq!(sp.shared_words, vec![11, 11]);
+    }
+
+    #[test]
+    fn sketched_shingles_serve_only_the_text_they_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = "the garrison held the eastern districts while supplies ran low";
+        let a = dir.path().join("a.txt");
+        let b = dir.path().join("b.txt");
+        fs::write(&a, format!("First outlet.\n{shared}, officials said.\n")).unwrap();
+        // Windows-1252 (not UTF-8): offsets map back to the file's bytes.
+        let mut bytes = b"Caf\xe9 report: ".to_vec();
+        bytes.extend_from_slice(shared.as_bytes());
+        bytes.extend_from_slice(b" \x96 and more.");
+        fs::write(&b, bytes).unwrap();
+        let cfg = crate::Config::default();
+        let seed = 2;
+        let sketch = |p: &Path| {
+            let text = load::read(p, cfg.max_file_bytes).unwrap();
+            let tokens = cfg.tokenizer().tokenize(&text.text);
+            let seq = shingle::shingles(&tokens, cfg.shingle, seed);
+            (crate::hash::text(&text.text), tokens.len() as u32, seq)
+        };
+        let run = |sketches: [Option<&(u64, u32, Vec<u64>)>; 2]| {
+            let members: Vec<Member<'_>> = [&a, &b]
+                .iter()
+                .zip(sketches)
+                .enumerate()
+                .map(|(i, (p, s))| Member {
+                    path: p,
+                    node: i as u32,
+                    data: None,
+                    sketched: s.map(|(h, words, seq)| Sketched {
+                        text_hash: *h,
+                        words: *words,
+                        seq,
+                    }),
+                })
+                .collect();
+            let sp = story_passages(&members, &crate::verify::Stock::default(), &cfg, seed);
+            (sp.passages, sp.shared_words)
+        };
+        let fresh = run([None, None]);
+        assert_eq!(fresh.0.len(), 1);
+        let (sa, sb) = (sketch(&a), sketch(&b));
+        assert_eq!(run([Some(&sa), Some(&sb)]), fresh);
+        // The sketch is what is used when the text is the same: shingles
+        // that match nothing leave no passage.
+        let unrelated = (sa.0, sa.1, (0..sa.2.len() as u64).collect());
+        assert!(run([Some(&unrelated), Some(&sb)]).0.is_empty());
+        // A file changed since it was sketched (here with as many words)
+        // is tokenized again: the passages are those of its new text.
+        fs::write(&a, format!("Second source.\n{shared}, officials said.\n")).unwrap();
+        let fresh = run([None, None]);
+        assert_eq!(run([Some(&unrelated), Some(&sb)]), fresh);
+        assert_eq!(
+            fresh.0[0].occurrences[0].start,
+            LineCol { line: 2, column: 1 }
+        );
     }
 }

@@ -632,16 +632,25 @@ fn redo_chunk<T>(
 /// `unicode_word_indices` would (see [`scan`]). A property test compares the
 /// two.
 pub fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
-    let mut words = Vec::new();
+    for (s, e) in spans(text) {
+        f(s as usize, e as usize);
+    }
+}
+
+/// The byte spans of the words of `text`, as [`for_each_word`] finds them:
+/// the tokens' spans without their normalisation and hashing, which take
+/// more than half of tokenizing. A [`Tokenizer`] gives these spans, less any
+/// word whose normal form is empty.
+pub fn spans(text: &str) -> Vec<(u32, u32)> {
+    let mut words = Vec::with_capacity(text.len() / 5 + 1);
     scan(
         text,
         &mut words,
-        |s, e, _| (s, e),
-        |s, w| Some((s, s + w.len())),
+        #[inline(always)]
+        |s, e, _| (s as u32, e as u32),
+        |s, w| Some((s as u32, (s + w.len()) as u32)),
     );
-    for (s, e) in words {
-        f(s, e);
-    }
+    words
 }
 
 /// How words are normalised and hashed.

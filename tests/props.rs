@@ -455,6 +455,13 @@ proptest! {
         let mut spans = Vec::new();
         tokenize::for_each_word(&text, |s, e| spans.push((s, e)));
         prop_assert_eq!(spans, reference::words(&text));
+        // The tokens are the words less those whose normal form is empty
+        // (so, as many of them, the same spans: what the passage stage
+        // relies on when it finds the words alone).
+        let words = tokenize::spans(&text);
+        let toks = tokenize::Tokenizer { seed, ocr_fold: true }.tokenize(&text);
+        let mut w = words.iter();
+        prop_assert!(toks.iter().all(|t| w.any(|&x| x == (t.start, t.end))));
     }
 
     /// `hash::words` is XXH3 of the little-endian bytes, at every length.
