@@ -648,6 +648,16 @@ fn title_of(text: &str) -> String {
     t
 }
 
+/// The largest token buffers a thread keeps for the next article: this
+/// many bytes of hashes, an eighth as many tokens (16 bytes each).
+const KEPT_BUFFER_BYTES: usize = 1 << 21;
+
+thread_local! {
+    /// Each thread's tokens and their hashes' bytes, for [`sketch_text`].
+    static SKETCH_BUFFERS: std::cell::RefCell<(Vec<tokenize::Token>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 fn sketch_file(path: &std::path::Path, cfg: &Config) -> Result<Sketched, LoadError> {
     let text = load::read(path, cfg.max_file_bytes)?;
     Ok(sketch_text(path, &text, cfg))
@@ -656,10 +666,25 @@ fn sketch_file(path: &std::path::Path, cfg: &Config) -> Result<Sketched, LoadErr
 /// Tokenizes and shingles one decoded file.
 fn sketch_text(path: &std::path::Path, text: &load::Text, cfg: &Config) -> Sketched {
     let seeds = hash::Seeds::new(cfg.seed);
-    let tokens = cfg.tokenizer().tokenize(&text.text);
-    let hashes: Vec<u64> = tokens.iter().map(|t| t.hash).collect();
-    let content = hash::words(&hashes, seeds.shingle ^ 0xC0DE);
-    let seq = shingle::shingles_of_hashes(&hashes, cfg.shingle, seeds.shingle);
+    // The tokens' hashes as little-endian bytes are what both the text's
+    // hash (`hash::words`) and its shingles hash: made once, in buffers
+    // each thread keeps from one article to the next.
+    let (words, content, seq) = SKETCH_BUFFERS.with_borrow_mut(|(tokens, le)| {
+        cfg.tokenizer().tokenize_into(&text.text, tokens);
+        le.clear();
+        le.reserve(tokens.len() * 8);
+        for t in tokens.iter() {
+            le.extend_from_slice(&t.hash.to_le_bytes());
+        }
+        let content = hash::bytes(le, seeds.shingle ^ 0xC0DE);
+        let seq = shingle::shingles_of_le_bytes(le, cfg.shingle, seeds.shingle);
+        let words = tokens.len() as u32;
+        // A very long article's buffers are not kept.
+        if le.capacity() > KEPT_BUFFER_BYTES || tokens.capacity() > KEPT_BUFFER_BYTES / 8 {
+            (*tokens, *le) = (Vec::new(), Vec::new());
+        }
+        (words, content, seq)
+    });
     let bytes = match text.encoding {
         load::Encoding::Utf8 => text.text.len() as u64,
         load::Encoding::Utf8Bom => text.text.len() as u64 + 3,
@@ -669,7 +694,7 @@ fn sketch_text(path: &std::path::Path, text: &load::Text, cfg: &Config) -> Sketc
         document: Document {
             path: path.to_path_buf(),
             title: title_of(&text.text),
-            words: tokens.len() as u32,
+            words,
             bytes,
             encoding: text.encoding,
             node: None,

@@ -23,17 +23,20 @@ pub fn shingles(tokens: &[Token], k: usize, seed: u64) -> Vec<u64> {
 
 /// Shingle hashes of a sequence of token hashes, in document order.
 pub fn shingles_of_hashes(hashes: &[u64], k: usize, seed: u64) -> Vec<u64> {
+    shingles_of_le_bytes(hash::le_bytes(hashes).as_flattened(), k, seed)
+}
+
+/// [`shingles_of_hashes`] of the token hashes' little-endian bytes (8 a
+/// token): shingle i is `hash::words(&hashes[i..i + k])`, XXH3 of bytes
+/// 8i..8(i+k), so the copy is made once rather than per window.
+pub fn shingles_of_le_bytes(le: &[u8], k: usize, seed: u64) -> Vec<u64> {
     let k = k.max(1);
-    if hashes.is_empty() {
+    if le.is_empty() {
         return Vec::new();
     }
-    if hashes.len() < k {
-        return vec![hash::words(hashes, seed)];
+    if le.len() < 8 * k {
+        return vec![hash::bytes(le, seed)];
     }
-    // Shingle i is `hash::words(&hashes[i..i + k])`: XXH3 of bytes 8i..8(i+k)
-    // of the little-endian copy, which is made once rather than per window.
-    let le = hash::le_bytes(hashes);
-    let le = le.as_flattened();
     le.windows(8 * k)
         .step_by(8)
         .map(|w| hash::bytes(w, seed))
