@@ -340,14 +340,13 @@ pub(crate) struct Pending {
     /// Where the progress of computing them goes.
     progress: ProgressSlot,
     /// The sketch stage's sequences, for the passage stage.
-    sketched: KeptSketches,
+    sketched: Option<KeptSketches>,
 }
 
 /// The sketch stage's shingle sequences and text hashes, owned (see
 /// [`SketchedStore`]).
 struct KeptSketches {
     seqs: store::Sequences,
-    disk: store::Disk,
     text_hash: Vec<Option<u64>>,
 }
 
@@ -355,7 +354,6 @@ impl KeptSketches {
     fn view(&self) -> SketchedStore<'_> {
         SketchedStore {
             seqs: &self.seqs,
-            disk: &self.disk,
             text_hash: &self.text_hash,
         }
     }
@@ -395,7 +393,7 @@ impl Outcome {
             edges: &p.edges,
             stock: &p.stock,
             data: None,
-            sketched: Some(p.sketched.view()),
+            sketched: p.sketched.as_ref().map(KeptSketches::view),
             cfg: &self.config,
             shingle_seed: p.shingle_seed,
         };
@@ -926,11 +924,12 @@ pub(crate) struct StoryContext<'a> {
 }
 
 /// The sketch stage's shingle sequences (one per document, in document
-/// order) and text hashes, kept for the passage stage.
+/// order) and text hashes, kept for the passage stage. Only the sequences
+/// still in memory are used: one spilled to the temporary file (a large
+/// run's) would be read back at random, and costs more than tokenizing.
 #[derive(Clone, Copy)]
 pub(crate) struct SketchedStore<'a> {
     pub seqs: &'a store::Sequences,
-    pub disk: &'a store::Disk,
     pub text_hash: &'a [Option<u64>],
 }
 
@@ -944,30 +943,22 @@ pub(crate) fn make_story(
     wanted: bool,
 ) -> (Story, Vec<LoadError>) {
     let documents = ctx.documents;
-    // Each member's sketched sequence, when at hand (one that cannot be
-    // read back is found again from the file).
-    let seqs: Vec<Option<(u64, Vec<u64>)>> = docs
-        .iter()
-        .map(|&d| {
-            let k = ctx.sketched.filter(|_| wanted)?;
-            let h = (*k.text_hash.get(d as usize)?)?;
-            let mut seq = Vec::new();
-            k.seqs.get(k.disk, d, &mut seq).ok()?;
-            Some((h, seq))
+    // Each member's sketched sequence, when at hand in memory.
+    let sketched = |d: u32| {
+        let k = ctx.sketched?;
+        Some(passages::Sketched {
+            text_hash: (*k.text_hash.get(d as usize)?)?,
+            words: documents[d as usize].words,
+            seq: k.seqs.in_memory(d)?,
         })
-        .collect();
+    };
     let members: Vec<passages::Member<'_>> = docs
         .iter()
-        .zip(&seqs)
-        .map(|(&d, known)| passages::Member {
+        .map(|&d| passages::Member {
             path: &documents[d as usize].path,
             node: documents[d as usize].node.expect("story members have text"),
             data: ctx.data.map(|data| data[d as usize].as_slice()),
-            sketched: known.as_ref().map(|(h, seq)| passages::Sketched {
-                text_hash: *h,
-                words: documents[d as usize].words,
-                seq,
-            }),
+            sketched: sketched(d),
         })
         .collect();
     let sp = if wanted {
@@ -1814,7 +1805,10 @@ pub(crate) fn pipeline(
         }
         (fingerprints, bands, seq_of)
     });
-    // The sequences stay for the passage stage.
+    // The sequences stay for the passage stage when none went to the
+    // temporary file. A run that large frees them here: its stories would
+    // otherwise pile up on top of them, and most would have to be read back.
+    let seqs = (disk.spilled == 0).then_some(seqs);
     stats.spilled_bytes = disk.spilled;
     if let Some((dir, e)) = disk.error.take() {
         errors.push(LoadError::Spill {
@@ -1868,9 +1862,8 @@ pub(crate) fn pipeline(
             edges: &edge_map,
             stock: &stock,
             data: None,
-            sketched: Some(SketchedStore {
-                seqs: &seqs,
-                disk: &disk,
+            sketched: seqs.as_ref().map(|seqs| SketchedStore {
+                seqs,
                 text_hash: &text_hash,
             }),
             cfg,
@@ -1914,11 +1907,7 @@ pub(crate) fn pipeline(
             late: std::sync::Mutex::new(Vec::new()),
             ms: std::sync::atomic::AtomicU64::new(0),
             progress: ProgressSlot::default(),
-            sketched: KeptSketches {
-                seqs,
-                disk,
-                text_hash,
-            },
+            sketched: seqs.map(|seqs| KeptSketches { seqs, text_hash }),
         });
     }
     stats.timings_ms.passages = ms(t);

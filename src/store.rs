@@ -643,6 +643,16 @@ impl Sequences {
         self.slots[id as usize].len as usize
     }
 
+    /// Sequence `id` if it is in memory (not spilled, and the store
+    /// finished), borrowed from the store.
+    pub fn in_memory(&self, id: u32) -> Option<&[u64]> {
+        let s = self.slots.get(id as usize)?;
+        match self.chunks.get(s.chunk as usize)? {
+            WordChunk::Memory(words) => words.get(s.at as usize..(s.at + s.len) as usize),
+            WordChunk::Disk { .. } => None,
+        }
+    }
+
     /// Sequence `id`, copied into `out` (cleared first).
     pub fn get(&self, disk: &Disk, id: u32, out: &mut Vec<u64>) -> io::Result<()> {
         let mut buf = Vec::new();
@@ -828,11 +838,23 @@ mod tests {
             }
             s.finish();
             let mut buf = Vec::new();
+            let mut in_memory = 0;
             for (id, q) in seqs.iter().enumerate() {
                 s.get(&d, id as u32, &mut buf).unwrap();
                 assert_eq!(&buf, q, "budget {budget} id {id}");
                 assert_eq!(s.len_of(id as u32), q.len());
+                // What is in memory is lent as it is; what spilled is not.
+                if let Some(m) = s.in_memory(id as u32) {
+                    assert_eq!(m, &q[..], "budget {budget} id {id}");
+                    in_memory += 1;
+                }
             }
+            match budget {
+                0 => assert!(in_memory < seqs.len() / 10, "{in_memory}"),
+                u64::MAX => assert_eq!(in_memory, seqs.len()),
+                _ => assert!(in_memory > 0 && in_memory < seqs.len(), "{in_memory}"),
+            }
+            assert!(s.in_memory(seqs.len() as u32).is_none());
         }
     }
 
