@@ -111,6 +111,81 @@ impl Hasher for Mix {
 
 pub(crate) type MixMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Mix>>;
 
+/// An open-addressing set of uniform hashes (shingle hashes), reused from
+/// one document to the next: a slot is taken in the current generation or
+/// free, so emptying it costs nothing. Callers keep what they need per key
+/// in arrays indexed by slot.
+#[derive(Default)]
+pub(crate) struct SlotTable {
+    keys: Vec<u64>,
+    /// The generation that took each slot.
+    pub(crate) used: Vec<u32>,
+    pub(crate) generation: u32,
+    mask: usize,
+}
+
+impl SlotTable {
+    /// Empties the table for up to `n` keys (it stays at most half full)
+    /// and returns its number of slots.
+    pub fn reset(&mut self, n: usize) -> usize {
+        let cap = (n * 2).next_power_of_two().max(16);
+        self.mask = cap - 1;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.used.iter_mut().for_each(|g| *g = 0);
+            self.generation = 1;
+        }
+        if self.used.len() < cap {
+            self.keys.resize(cap, 0);
+            self.used.resize(cap, 0);
+        }
+        cap
+    }
+
+    /// The slot of `h`, taken for it if it had none, and whether it was
+    /// taken now.
+    #[inline]
+    pub fn insert(&mut self, h: u64) -> (usize, bool) {
+        // The hashes are uniform: their low bits are the slot.
+        let mut s = (h as usize) & self.mask;
+        loop {
+            if self.used[s] != self.generation {
+                self.used[s] = self.generation;
+                self.keys[s] = h;
+                return (s, true);
+            }
+            if self.keys[s] == h {
+                return (s, false);
+            }
+            s = (s + 1) & self.mask;
+        }
+    }
+
+    /// The slot of `h`, if it is in the table.
+    #[inline]
+    pub fn find(&self, h: u64) -> Option<usize> {
+        let mut s = (h as usize) & self.mask;
+        while self.used[s] == self.generation {
+            if self.keys[s] == h {
+                return Some(s);
+            }
+            s = (s + 1) & self.mask;
+        }
+        None
+    }
+
+    /// The key in slot `s` (taken in this generation).
+    #[inline]
+    pub fn key(&self, s: usize) -> u64 {
+        self.keys[s]
+    }
+
+    /// Number of slots since the last [`SlotTable::reset`].
+    pub fn slots(&self) -> usize {
+        self.mask + 1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

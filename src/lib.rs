@@ -727,26 +727,38 @@ fn edge_from(o: &verify::Overlap, cfg: &Config, a: u32, b: u32) -> Option<cluste
     })
 }
 
+/// The positions of a shingle sequence's fingerprints: winnowed, those in
+/// `stock` left out.
+fn fingerprint_positions<'a>(
+    seq: &'a [u64],
+    cfg: &Config,
+    stock: &'a [u64],
+) -> impl Iterator<Item = usize> + 'a {
+    shingle::winnow(seq, cfg.window)
+        .into_iter()
+        .map(|p| p as usize)
+        .filter(move |&p| !verify::contains(stock, seq[p]))
+}
+
 /// A node's distinct winnowed fingerprints (sorted), leaving out `stock`.
 fn fingerprints_of(s: &verify::Shingled, cfg: &Config, stock: &[u64]) -> Vec<u64> {
-    let mut f: Vec<u64> = shingle::winnow(&s.seq, cfg.window)
-        .into_iter()
-        .map(|p| s.seq[p as usize])
-        .filter(|&h| !verify::contains(stock, h))
+    let mut f: Vec<u64> = fingerprint_positions(&s.seq, cfg, stock)
+        .map(|p| s.seq[p])
         .collect();
     f.sort_unstable();
     f.dedup();
     f
 }
 
-/// A node's LSH band keys, one per band.
+/// A node's LSH band keys, one per band, from its distinct shingles (in any
+/// order: a signature is a minimum per bin).
 fn bands_of(
-    s: &verify::Shingled,
+    set: &[u64],
     cfg: &Config,
     seeds: &hash::Seeds,
     bands_rows: minhash::BandsRows,
 ) -> Vec<u64> {
-    let sig = minhash::signature(&s.set, cfg.num_perm, seeds.minhash);
+    let sig = minhash::signature(set, cfg.num_perm, seeds.minhash);
     minhash::band_keys(&sig, bands_rows, seeds.band)
 }
 
@@ -834,15 +846,10 @@ impl Sketch {
         let (set, at) = shingle::distinct(&s.seq);
         // The same fingerprints as `fingerprints_of`, marked in the set.
         let mut fingerprint = vec![false; set.len()];
-        for p in shingle::winnow(&s.seq, cfg.window) {
-            let h = s.seq[p as usize];
-            if !verify::contains(&known.over_df, h) {
-                fingerprint[at[p as usize] as usize] = true;
-            }
+        for p in fingerprint_positions(&s.seq, cfg, &known.over_df) {
+            fingerprint[at[p] as usize] = true;
         }
-        // (A signature does not depend on the order of the set.)
-        let sig = minhash::signature(&set, cfg.num_perm, seeds.minhash);
-        let bands = minhash::band_keys(&sig, bands_rows, seeds.band);
+        let bands = bands_of(&set, cfg, seeds, bands_rows);
         let boilerplate = if known.boilerplate.is_empty() {
             Vec::new()
         } else {
@@ -892,7 +899,7 @@ pub(crate) fn probe_file(
     let shingled = verify::Shingled::new(s.document.words, s.seq);
     Ok(Probe {
         fingerprints: fingerprints_of(&shingled, cfg, over_df),
-        bands: bands_of(&shingled, cfg, &seeds, bands_rows),
+        bands: bands_of(&shingled.set, cfg, &seeds, bands_rows),
         seq: shingled.seq,
         document: s.document,
         content: s.content,
@@ -924,9 +931,9 @@ pub(crate) struct StoryContext<'a> {
 }
 
 /// The sketch stage's shingle sequences (one per document, in document
-/// order) and text hashes, kept for the passage stage. Only the sequences
-/// still in memory are used: one spilled to the temporary file (a large
-/// run's) would be read back at random, and costs more than tokenizing.
+/// order) and text hashes, kept for the passage stage of a run that spilled
+/// nothing; the sequences are lent from memory, never read back from the
+/// temporary file (at random, that costs more than tokenizing).
 #[derive(Clone, Copy)]
 pub(crate) struct SketchedStore<'a> {
     pub seqs: &'a store::Sequences,

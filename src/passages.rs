@@ -3,13 +3,14 @@
 //! The members of each story are read again (only those: text is not held in
 //! memory between stages). A member whose text is the one the sketch stage
 //! read (same [`crate::hash::text`]) takes its shingles from there, and only
-//! its words' spans are found again; a file changed since is shingled anew. A shingle is *shared* when
-//! at least two distinct texts of the story hold it (in a story made only of
-//! identical copies, every shingle is) and it is not a stock shingle. Each
-//! member's maximal runs of shared shingles are its shared spans; spans in
-//! different members that hold a common shingle belong to the same passage
-//! (union-find over spans), so a passage lists, for every member that
-//! contains it, where it sits. The passage's text is the longest of its spans.
+//! its words' spans are found again; a file changed since is shingled anew.
+//! A shingle is *shared* when at least two distinct texts of the story hold
+//! it (in a story made only of identical copies, every shingle is) and it is
+//! not a stock shingle. Each member's maximal runs of shared shingles are
+//! its shared spans; spans in different members that hold a common shingle
+//! belong to the same passage (union-find over spans), so a passage lists,
+//! for every member that contains it, where it sits. The passage's text is
+//! the longest of its spans.
 //!
 //! Positions are byte ranges into the file's own bytes (half-open) and
 //! 1-based line:column pairs (columns count characters; a line ends at LF,
@@ -147,12 +148,7 @@ fn tokens_and_shingles<'a>(
         let spans = tokenize::spans(text);
         // (The same text gives the same words, unless one of them has an
         // empty normal form: then the tokenizer is asked.)
-        let shingles = match spans.len() {
-            0 => 0,
-            n if n < k.max(1) => 1,
-            n => n - k.max(1) + 1,
-        };
-        if spans.len() == s.words as usize && s.seq.len() == shingles {
+        if spans.len() == s.words as usize && s.seq.len() == shingle::count(spans.len(), k) {
             return (spans, std::borrow::Cow::Borrowed(s.seq));
         }
     }

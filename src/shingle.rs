@@ -43,6 +43,14 @@ pub fn shingles_of_le_bytes(le: &[u8], k: usize, seed: u64) -> Vec<u64> {
         .collect()
 }
 
+/// The number of shingles of a document of `n_tokens` tokens.
+pub fn count(n_tokens: usize, k: usize) -> usize {
+    match n_tokens {
+        0 => 0,
+        n => n.saturating_sub(k.max(1)) + 1,
+    }
+}
+
 /// The number of tokens shingle `i` of a document of `n_tokens` covers.
 pub fn tokens_covered(n_tokens: usize, k: usize) -> usize {
     n_tokens.min(k.max(1))
@@ -110,54 +118,29 @@ thread_local! {
         std::cell::RefCell::new(DistinctTable::default());
 }
 
-/// An open-addressing table reused from one article to the next: a slot
-/// is taken in the current generation or free, so no clearing is needed.
+/// The table of [`distinct`]: a slot table and, per slot, the index of its
+/// hash among the distinct ones.
 #[derive(Default)]
 struct DistinctTable {
-    keys: Vec<u64>,
-    /// Index of the slot's hash among the distinct ones.
+    slots: hash::SlotTable,
     index: Vec<u32>,
-    /// The generation that took each slot.
-    used: Vec<u32>,
-    generation: u32,
 }
 
 impl DistinctTable {
     fn distinct(&mut self, seq: &[u64]) -> (Vec<u64>, Vec<u32>) {
-        // At most half full, so probes stay short.
-        let cap = (seq.len() * 2).next_power_of_two().max(16);
-        let mask = cap - 1;
-        if self.used.len() < cap {
-            self.keys.resize(cap, 0);
+        let cap = self.slots.reset(seq.len());
+        if self.index.len() < cap {
             self.index.resize(cap, 0);
-            self.used.resize(cap, 0);
         }
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.used.iter_mut().for_each(|g| *g = 0);
-            self.generation = 1;
-        }
-        let generation = self.generation;
         let mut set = Vec::with_capacity(seq.len());
         let mut at = Vec::with_capacity(seq.len());
         for &h in seq {
-            // The hashes are uniform: their low bits are the slot.
-            let mut s = (h as usize) & mask;
-            loop {
-                if self.used[s] != generation {
-                    self.used[s] = generation;
-                    self.keys[s] = h;
-                    self.index[s] = set.len() as u32;
-                    at.push(set.len() as u32);
-                    set.push(h);
-                    break;
-                }
-                if self.keys[s] == h {
-                    at.push(self.index[s]);
-                    break;
-                }
-                s = (s + 1) & mask;
+            let (s, new) = self.slots.insert(h);
+            if new {
+                self.index[s] = set.len() as u32;
+                set.push(h);
             }
+            at.push(self.index[s]);
         }
         (set, at)
     }
@@ -207,6 +190,12 @@ mod tests {
         assert_eq!(shingles(&[], 5, 0).len(), 0);
         let t = tokenize("one two three four five six", 0);
         assert_eq!(shingles(&t, 5, 0).len(), 2);
+        let t = tokenize("one two three four five six seven eight", 0);
+        for k in 0..10 {
+            for n in 0..=t.len() {
+                assert_eq!(count(n, k), shingles(&t[..n], k, 0).len(), "n {n} k {k}");
+            }
+        }
     }
 
     fn naive_winnow(h: &[u64], w: usize) -> Vec<u32> {

@@ -414,7 +414,7 @@ pub fn sketch(cfg: &Config, lsh: minhash::BandsRows, row: SketchIn) -> Result<Sk
     let shingled = verify::Shingled::new(s.document.words, s.seq);
     let seeds = hash::Seeds::new(cfg.seed);
     let fingerprints = crate::fingerprints_of(&shingled, cfg, &[]);
-    let bands = crate::bands_of(&shingled, cfg, &seeds, lsh);
+    let bands = crate::bands_of(&shingled.set, cfg, &seeds, lsh);
     Ok(SketchOut {
         path: row.path,
         doc,

@@ -260,10 +260,8 @@ fn covered_at(tokens: u32, positions: &[u32], k: usize) -> (u32, u32, u32) {
 /// (a unit test compares them), whichever side is loaded.
 #[derive(Default)]
 pub struct PairVerifier {
-    keys: Vec<u64>,
-    /// The load generation that took each slot.
-    used: Vec<u32>,
-    generation: u32,
+    /// The loaded document's distinct shingles, one slot each.
+    table: crate::hash::SlotTable,
     /// Slot of each position of the loaded document.
     slot_of: Vec<u32>,
     positions_ready: bool,
@@ -278,7 +276,6 @@ pub struct PairVerifier {
     evidence_slots: Vec<u32>,
     loaded_pos: Vec<u32>,
     partner_pos: Vec<u32>,
-    mask: usize,
     /// One bit per value of a hash's high bits, set for the loaded
     /// document's shingles: most shingles of a partner are not in the
     /// table, and one bit in this small map says so without a probe.
@@ -298,18 +295,11 @@ impl PairVerifier {
 
     /// Loads the document every following [`PairVerifier::measure`] compares with.
     pub fn load(&mut self, a: SeqSide<'_>) {
-        let cap = (a.seq.len() * 2).next_power_of_two().max(16);
-        self.mask = cap - 1;
-        // Slots are taken by generation: a new load needs no clearing, and
-        // the marks of earlier loads are all older than the next mark.
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.used.iter_mut().for_each(|g| *g = 0);
-            self.generation = 1;
-        }
-        if self.used.len() < cap {
-            self.keys.resize(cap, 0);
-            self.used.resize(cap, 0);
+        // A new load needs no clearing: the table's slots are taken by
+        // generation, and the marks of earlier loads are all older than the
+        // next mark.
+        let cap = self.table.reset(a.seq.len());
+        if self.shared_mark.len() < cap {
             self.shared_mark.resize(cap, 0);
             self.evidence_mark.resize(cap, 0);
         }
@@ -324,22 +314,9 @@ impl PairVerifier {
                 .trailing_zeros(),
         );
         self.slot_of.clear();
-        let generation = self.generation;
         for &h in a.seq {
             self.filter.insert(h);
-            let mut s = (h as usize) & self.mask;
-            loop {
-                if self.used[s] != generation {
-                    self.used[s] = generation;
-                    self.keys[s] = h;
-                    break;
-                }
-                if self.keys[s] == h {
-                    break;
-                }
-                s = (s + 1) & self.mask;
-            }
-            self.slot_of.push(s as u32);
+            self.slot_of.push(self.table.insert(h).0 as u32);
         }
         self.positions_ready = false;
     }
@@ -347,7 +324,7 @@ impl PairVerifier {
     /// Groups the loaded document's positions by slot (`pos`, `start`):
     /// needed only for a pair with evidence, so built on the first one.
     fn build_positions(&mut self) {
-        let cap = self.mask + 1;
+        let cap = self.table.slots();
         self.start.clear();
         self.start.resize(cap + 1, 0);
         for &s in &self.slot_of {
@@ -369,14 +346,7 @@ impl PairVerifier {
 
     #[inline]
     fn slot(&self, h: u64) -> u32 {
-        let mut s = (h as usize) & self.mask;
-        while self.used[s] == self.generation {
-            if self.keys[s] == h {
-                return s as u32;
-            }
-            s = (s + 1) & self.mask;
-        }
-        NO_SLOT
+        self.table.find(h).map_or(NO_SLOT, |s| s as u32)
     }
 
     /// Whether a shingle of the last measured pair's evidence (its shared,
@@ -384,7 +354,7 @@ impl PairVerifier {
     pub fn evidence_any(&self, f: impl Fn(u64) -> bool) -> bool {
         self.evidence_slots
             .iter()
-            .any(|&s| f(self.keys[s as usize]))
+            .any(|&s| f(self.table.key(s as usize)))
     }
 
     /// The overlap of the loaded document (as `a`) with `b`.
@@ -790,11 +760,16 @@ mod tests {
         );
         // ... until both counters wrap to 1 again, at the next load and
         // the next pair.
-        v.generation = u32::MAX;
+        v.table.generation = u32::MAX;
         v.mark = u32::MAX;
         for (loaded, other) in [(&sb, &sa), (&sc, &sa), (&sb, &sc), (&sa, &sc), (&sa, &sb)] {
             v.load(side(loaded));
-            let taken = v.used.iter().filter(|&&g| g == v.generation).count();
+            let taken = v
+                .table
+                .used
+                .iter()
+                .filter(|&&g| g == v.table.generation)
+                .count();
             assert_eq!(taken, loaded.set.len(), "slots of this load only");
             let got = v.measure(side(other), &stock, 5);
             assert_eq!(got, overlap(loaded, other, &stock, 5));
