@@ -196,16 +196,47 @@ thread_local! {
 
 /// The sort key of a file: its leading number (if any), then its name and path.
 pub(crate) fn order_key(path: &Path) -> (bool, u128, String, PathBuf) {
+    let (unnumbered, n, name) = name_key(path);
+    (unnumbered, n, name.into_owned(), path.to_path_buf())
+}
+
+/// [`order_key`] without the path, borrowing the name when it is UTF-8.
+fn name_key(path: &Path) -> (bool, u128, std::borrow::Cow<'_, str>) {
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let digits: String = name.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits = &name[..name.bytes().take_while(u8::is_ascii_digit).count()];
     match digits.trim_start_matches('0').parse::<u128>() {
-        Ok(n) => (false, n, name, path.to_path_buf()),
-        Err(_) if !digits.is_empty() && digits.len() <= 39 => (false, 0, name, path.to_path_buf()),
-        Err(_) => (true, 0, name, path.to_path_buf()),
+        Ok(n) => (false, n, name),
+        Err(_) if !digits.is_empty() && digits.len() <= 39 => (false, 0, name),
+        Err(_) => (true, 0, name),
     }
+}
+
+/// `files` in the order of [`order_key`], each path once (as
+/// `sort_by_cached_key(order_key)` then `dedup` would give them), without
+/// a copy of any name or path: a folder of twenty thousand articles is
+/// put in order in a few milliseconds instead of ten.
+fn sort_natural(mut files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let order: Vec<u32> = {
+        let keys: Vec<_> = files.iter().map(|p| name_key(p)).collect();
+        let mut order: Vec<u32> = (0..files.len() as u32).collect();
+        let same = |a: u32, b: u32| keys[a as usize] == keys[b as usize];
+        order.sort_unstable_by(|&a, &b| {
+            keys[a as usize]
+                .cmp(&keys[b as usize])
+                .then_with(|| files[a as usize].cmp(&files[b as usize]))
+                .then(a.cmp(&b))
+        });
+        // Equal paths have equal names, so the names are compared first.
+        order.dedup_by(|b, a| same(*a, *b) && files[*a as usize] == files[*b as usize]);
+        order
+    };
+    order
+        .into_iter()
+        .map(|i| std::mem::take(&mut files[i as usize]))
+        .collect()
 }
 
 /// Lists the article files under `paths`: folders recursively (following no
@@ -267,9 +298,7 @@ pub fn discover(paths: &[PathBuf], exts: &[String]) -> (Vec<PathBuf>, Vec<LoadEr
             }
         }
     }
-    files.sort_by_cached_key(|p| order_key(p));
-    files.dedup();
-    (files, errors)
+    (sort_natural(files), errors)
 }
 
 /// The wanted files under `root` when no link in it leads to anything but
@@ -330,6 +359,41 @@ mod tests {
             names,
             ["002_a.txt", "2_x.txt", "10_x.txt", "a.txt", "b.txt"]
         );
+    }
+
+    proptest::proptest! {
+        /// The sort without copies gives what sorting by `order_key` and
+        /// removing repeats gives, for names with and without numbers (long
+        /// ones, zeros), the same name in two folders, repeated and
+        /// equivalent paths, and names that are not UTF-8.
+        #[test]
+        fn natural_sort_matches_sorting_by_order_key(
+            picks in proptest::collection::vec((0usize..4, 0usize..12), 0..60)
+        ) {
+            use std::os::unix::ffi::OsStrExt;
+            let names: [&[u8]; 12] = [
+                b"2_a.txt", b"10_a.txt", b"002_a.txt", b"000.txt", b"a.txt", b"b.txt",
+                b"340282366920938463463374607431768211456_x.txt",
+                b"0000000000000000000000000000000000000000000000001_y.txt",
+                b"1234567890123456789012345678901234567890_z.txt",
+                b"7_\xff.txt", b"7_\xfe.txt", b"\xc3\xa9.txt",
+            ];
+            let dirs = ["d", "d/e", "d//e", "./d"];
+            let files: Vec<PathBuf> = picks
+                .iter()
+                .map(|&(d, n)| {
+                    Path::new(dirs[d]).join(std::ffi::OsStr::from_bytes(names[n]))
+                })
+                .collect();
+            let mut want = files.clone();
+            want.sort_by_cached_key(|p| order_key(p));
+            want.dedup();
+            let got = sort_natural(files);
+            proptest::prop_assert_eq!(
+                got.iter().map(|p| p.as_os_str()).collect::<Vec<_>>(),
+                want.iter().map(|p| p.as_os_str()).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]
