@@ -75,10 +75,10 @@ pub fn equal_runs<'a, T, K: PartialEq>(
 /// The candidate pairs of one set of passage-index postings `(fingerprint,
 /// node)`: all pairs of nodes sharing a fingerprint held by `2..=max_df`
 /// nodes, as `a << 32 | b` with `a < b`, one per shared fingerprint.
-/// `postings` must be sorted. Also returns the distinct fingerprints and
-/// those over the cap.
+/// `postings` must be sorted by fingerprint (the nodes of one in any
+/// order). Also returns the distinct fingerprints and those over the cap.
 pub fn pairs_in_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
-    debug_assert!(postings.is_sorted());
+    debug_assert!(postings.is_sorted_by_key(|p| p.0));
     let max_df = max_df.max(2);
     let mut pairs = Vec::new();
     let mut distinct = 0u64;
@@ -88,6 +88,7 @@ pub fn pairs_in_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u
         // A node holds a fingerprint once; a repeated posting adds nothing.
         run.clear();
         run.extend(postings[r].iter().map(|p| p.1));
+        run.sort_unstable();
         run.dedup();
         distinct += 1;
         if run.len() > max_df {
@@ -320,6 +321,24 @@ mod tests {
         assert!(c.is_empty(), "over the cap: {c:?}");
         assert_eq!(s2.fingerprints_over_df_cap, 2);
         assert_eq!(s.fingerprints_over_df_cap, 0);
+    }
+
+    #[test]
+    fn pairs_do_not_depend_on_the_order_of_a_fingerprints_nodes() {
+        // Grouped by fingerprint, the nodes of each in any order (as the
+        // document-frequency pass leaves them), a node repeated.
+        let grouped = [(1, 9), (1, 2), (1, 5), (1, 2), (4, 7), (4, 3), (6, 1)];
+        let mut sorted = grouped;
+        sorted.sort_unstable();
+        let (mut got, distinct, over) = pairs_in_postings(&grouped, 10);
+        let (mut want, ..) = pairs_in_postings(&sorted, 10);
+        assert!(got.iter().all(|p| (p >> 32) < (p & 0xFFFF_FFFF)), "a < b");
+        got.sort_unstable();
+        want.sort_unstable();
+        let pair = |a: u64, b: u64| (a << 32) | b;
+        assert_eq!(want, [pair(2, 5), pair(2, 9), pair(3, 7), pair(5, 9)]);
+        assert_eq!(got, want);
+        assert_eq!((distinct, over), (3, 0));
     }
 
     #[test]

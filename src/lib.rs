@@ -1304,8 +1304,9 @@ pub(crate) fn pipeline(
         noted(postings.read(disk, p), &note_read_error)
     };
     // A partition of a store of (hash, doc) postings as (hash, node)
-    // postings, sorted; the other copies of a text are left out (a node
-    // counts once). The `FINGERPRINT` mark is kept.
+    // postings, sorted by hash (the nodes of a hash in no order); the other
+    // copies of a text are left out (a node counts once). The `FINGERPRINT`
+    // mark is kept.
     let node_part = |reader: &store::Reader, part: &store::Partition<store::Ordered>| {
         let v = noted(part.read(reader), &note_read_error);
         // (`Ordered` wraps a posting: the vector is reused in place.)
@@ -1386,8 +1387,7 @@ pub(crate) fn pipeline(
                             wide.extend(all[r].iter().map(|&(h, n)| (h, n & !FINGERPRINT)));
                         }
                     }
-                    // Marked postings sort after the others of their hash, by
-                    // node: unmarked, they are in order.
+                    // The marked postings, unmarked (still grouped by hash).
                     let fingerprints: Vec<store::Posting> = all
                         .iter()
                         .filter(|p| p.1 & FINGERPRINT != 0)

@@ -367,19 +367,28 @@ impl Record for Ordered {
     }
 }
 
-/// Sorts postings by hash, then id, when their hashes are uniform below
-/// the top `known_bits` (one partition's): a counting pass splits them by
-/// the next bits into buckets of about four postings, each then sorted
-/// alone.
+/// Sorts postings by hash, when their hashes are uniform below the top
+/// `known_bits` (one partition's). The ids of one hash are left in no
+/// particular order: no reader needs them in order, and sorting them made a
+/// shingle in fifty texts fifty ids to put in order.
+///
+/// A counting pass splits the postings by the next bits into about as many
+/// buckets as postings, so that most buckets hold one posting or none, and
+/// one insertion pass over the whole then orders what shares a bucket:
+/// 20% faster than sorting each bucket of four on its own, as the branches
+/// of one loop are easier to predict than a loop per bucket. Hashes that
+/// are not uniform (many different ones in one bucket) would make the
+/// insertion pass quadratic: after as many moves as sixteen per posting it
+/// stops, and the rest is sorted by comparison.
 pub(crate) fn sort_postings(v: &mut Vec<Posting>, known_bits: u32) {
-    let bits = (v.len().max(1).ilog2()).saturating_sub(2).min(16);
-    if bits < 6 || known_bits + bits > 64 {
-        v.sort_unstable();
+    let bits = v.len().max(1).ilog2().min(20);
+    if bits < 6 || known_bits + bits > 64 || v.len() > u32::MAX as usize {
+        v.sort_unstable_by_key(|p| p.0);
         return;
     }
     let shift = 64 - known_bits - bits;
     let bucket = |h: u64| ((h >> shift) & ((1 << bits) - 1)) as usize;
-    let mut starts = vec![0usize; (1 << bits) + 1];
+    let mut starts = vec![0u32; (1 << bits) + 1];
     for p in v.iter() {
         starts[bucket(p.0) + 1] += 1;
     }
@@ -387,14 +396,26 @@ pub(crate) fn sort_postings(v: &mut Vec<Posting>, known_bits: u32) {
         starts[i] += starts[i - 1];
     }
     let mut out: Vec<Posting> = vec![(0, 0); v.len()];
-    let mut at = starts.clone();
+    let mut at = starts;
     for &p in v.iter() {
         let b = bucket(p.0);
-        out[at[b]] = p;
+        out[at[b] as usize] = p;
         at[b] += 1;
     }
-    for w in starts.windows(2) {
-        out[w[0]..w[1]].sort_unstable();
+    let mut budget = 16 * out.len();
+    for i in 1..out.len() {
+        let x = out[i];
+        let mut j = i;
+        while j > 0 && out[j - 1].0 > x.0 {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[j] = x;
+        budget = budget.saturating_sub(i - j);
+        if budget == 0 {
+            out.sort_unstable_by_key(|p| p.0);
+            break;
+        }
     }
     *v = out;
 }
@@ -808,7 +829,7 @@ mod tests {
     }
 
     #[test]
-    fn bucketed_sort_sorts_like_sort_unstable() {
+    fn bucketed_sort_groups_like_sort_unstable() {
         for n in [0usize, 10, 255, 256, 3_000, 20_000, 100_000, 400_000] {
             let mut v: Vec<Posting> = (0..n as u64)
                 .map(|i| {
@@ -820,6 +841,28 @@ mod tests {
             let mut want = v.clone();
             want.sort_unstable();
             sort_postings(&mut v, 8);
+            assert!(v.is_sorted_by_key(|p| p.0), "n {n}");
+            // The same postings, the ids of each hash in any order.
+            v.sort_unstable();
+            assert_eq!(v, want, "n {n}");
+        }
+    }
+
+    #[test]
+    fn bucketed_sort_sorts_hashes_that_share_one_bucket() {
+        // Hashes differing only in their low bits, in descending order: one
+        // bucket, every insertion a long move, so the pass gives up and
+        // sorts by comparison.
+        for n in [100usize, 5_000, 60_000] {
+            let mut v: Vec<Posting> = (0..n as u64)
+                .rev()
+                .map(|i| ((0xA5 << 56) | (i / 2), i as u32))
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_postings(&mut v, 8);
+            assert!(v.is_sorted_by_key(|p| p.0), "n {n}");
+            v.sort_unstable();
             assert_eq!(v, want, "n {n}");
         }
     }
