@@ -1310,12 +1310,13 @@ pub(crate) fn pipeline(
     let node_part = |reader: &store::Reader, part: &store::Partition<store::Ordered>| {
         let v = noted(part.read(reader), &note_read_error);
         // (`Ordered` wraps a posting: the vector is reused in place.)
-        let mut v: Vec<store::Posting> = v.into_iter().map(|o| o.0).collect();
-        v.retain_mut(|p| {
-            let n = rep_node[(p.1 & !FINGERPRINT) as usize];
-            p.1 = n | (p.1 & FINGERPRINT);
-            n != u32::MAX
-        });
+        let mut v: Vec<store::Posting> = v
+            .into_iter()
+            .filter_map(|store::Ordered((h, d))| {
+                let n = rep_node[(d & !FINGERPRINT) as usize];
+                (n != u32::MAX).then_some((h, n | (d & FINGERPRINT)))
+            })
+            .collect();
         store::sort_postings(&mut v, PARTITION_BITS);
         v
     };

@@ -238,6 +238,8 @@ pub(crate) type Posting = (u64, u32);
 pub(crate) trait Record: Copy {
     /// Bytes of one record at most.
     const BYTES: usize;
+    /// Bytes of one record at least.
+    const MIN_BYTES: usize = Self::BYTES;
     /// What the coding of a partition carries from one record to the next.
     type Cursor: Copy;
     /// The cursor at the start of partition `p` of `2^bits`.
@@ -315,6 +317,7 @@ const FAR: u32 = 127;
 
 impl Record for Ordered {
     const BYTES: usize = 13;
+    const MIN_BYTES: usize = 8;
     type Cursor = OrderedCursor;
     fn cursor(p: usize, bits: u32) -> OrderedCursor {
         OrderedCursor {
@@ -571,7 +574,17 @@ fn read_chunks<R: Record>(
     pending: &[u8],
     mut cursor: R::Cursor,
 ) -> (Vec<R>, Option<io::Error>) {
-    let mut out = Vec::new();
+    // Room for as many records as the bytes can hold, made once: growing
+    // the vector chunk by chunk copied it several times.
+    let bytes: u64 = chunks
+        .iter()
+        .map(|c| match c {
+            Chunk::Memory(b) => b.len() as u64,
+            Chunk::Disk { len, .. } => *len,
+        })
+        .sum::<u64>()
+        + pending.len() as u64;
+    let mut out = Vec::with_capacity((bytes / R::MIN_BYTES as u64) as usize);
     let mut buf = Vec::new();
     for c in chunks {
         match c {
