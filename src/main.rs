@@ -370,8 +370,10 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
             .and_then(|()| file.flush())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    // Output goes out a megabyte at a time: with the default 8 KiB, the
+    // 17.7 MB of 20 Newsgroups' JSON took 2,360 writes.
     let stdout = io::stdout().lock();
-    let mut out = io::BufWriter::new(stdout);
+    let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER, stdout);
     render(&mut out, cli.format, &outcome, &view)
         .and_then(|()| out.flush())
         .context("cannot write the output")?;
@@ -385,6 +387,9 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
         EXIT_OK
     })
 }
+
+/// Bytes of output gathered before each write to stdout.
+const OUTPUT_BUFFER: usize = 1 << 20;
 
 /// mimalloc instead of the system allocator: the pipeline allocates and
 /// frees many short vectors per article from several threads.
