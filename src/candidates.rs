@@ -79,29 +79,38 @@ pub fn equal_runs<'a, T, K: PartialEq>(
 /// order). Also returns the distinct fingerprints and those over the cap.
 pub fn pairs_in_postings(postings: &[(u64, u32)], max_df: usize) -> (Vec<u64>, u64, u64) {
     debug_assert!(postings.is_sorted_by_key(|p| p.0));
-    let max_df = max_df.max(2);
     let mut pairs = Vec::new();
     let mut distinct = 0u64;
     let mut over = 0u64;
     let mut run: Vec<u32> = Vec::new();
     for r in equal_runs(postings, |p| p.0) {
-        // A node holds a fingerprint once; a repeated posting adds nothing.
         run.clear();
         run.extend(postings[r].iter().map(|p| p.1));
-        run.sort_unstable();
-        run.dedup();
         distinct += 1;
-        if run.len() > max_df {
-            over += 1;
-        } else if run.len() >= 2 {
-            for x in 0..run.len() {
-                for y in x + 1..run.len() {
-                    pairs.push(((run[x] as u64) << 32) | run[y] as u64);
-                }
-            }
-        }
+        over += fingerprint_pairs(&mut run, max_df, &mut pairs) as u64;
     }
     (pairs, distinct, over)
+}
+
+/// The pairs one fingerprint proposes, appended to `pairs` as `a << 32 |
+/// b` with `a < b`: `nodes` holds the nodes that hold it, in any order
+/// (put in order here; a node repeated counts once). Returns whether more
+/// than `max_df` (at least 2) nodes hold it, which proposes nothing.
+pub fn fingerprint_pairs(nodes: &mut Vec<u32>, max_df: usize, pairs: &mut Vec<u64>) -> bool {
+    if nodes.len() < 2 {
+        return false;
+    }
+    nodes.sort_unstable();
+    nodes.dedup();
+    if nodes.len() > max_df.max(2) {
+        return true;
+    }
+    for x in 0..nodes.len() {
+        for y in x + 1..nodes.len() {
+            pairs.push(((nodes[x] as u64) << 32) | nodes[y] as u64);
+        }
+    }
+    false
 }
 
 /// Sorts pairs `a << 32 | b` ascending.

@@ -1381,22 +1381,31 @@ pub(crate) fn pipeline(
                     drop(part);
                     let mut stock = Vec::new();
                     let mut wide = Vec::new();
+                    let (mut pairs, mut fingerprints, mut over_cap) = (Vec::new(), 0u64, 0u64);
+                    let mut nodes: Vec<u32> = Vec::new();
                     for r in candidates::equal_runs(&all, |p| p.0) {
-                        if r.len() > cfg.max_df {
-                            stock.push(all[r.start].0);
-                        } else if cfg.max_stories > 0 && r.len() > cfg.max_stories {
-                            wide.extend(all[r].iter().map(|&(h, n)| (h, n & !FINGERPRINT)));
+                        let run = &all[r];
+                        if run.len() > cfg.max_df {
+                            stock.push(run[0].0);
+                        } else if cfg.max_stories > 0 && run.len() > cfg.max_stories {
+                            wide.extend(run.iter().map(|&(h, n)| (h, n & !FINGERPRINT)));
+                        }
+                        // The nodes holding it as a fingerprint (the marked
+                        // postings): the passage index.
+                        nodes.clear();
+                        nodes.extend(
+                            run.iter()
+                                .filter(|p| p.1 & FINGERPRINT != 0)
+                                .map(|p| p.1 & !FINGERPRINT),
+                        );
+                        if !nodes.is_empty() {
+                            fingerprints += 1;
+                            over_cap +=
+                                candidates::fingerprint_pairs(&mut nodes, cfg.max_df, &mut pairs)
+                                    as u64;
                         }
                     }
-                    // The marked postings, unmarked (still grouped by hash).
-                    let fingerprints: Vec<store::Posting> = all
-                        .iter()
-                        .filter(|p| p.1 & FINGERPRINT != 0)
-                        .map(|&(h, n)| (h, n & !FINGERPRINT))
-                        .collect();
                     drop(all);
-                    let (pairs, fingerprints, over_cap) =
-                        candidates::pairs_in_postings(&fingerprints, cfg.max_df);
                     PartitionCounts {
                         stock,
                         wide,
