@@ -380,10 +380,10 @@ impl Record for Ordered {
 /// one insertion pass over the whole then orders what shares a bucket: 42
 /// against 51 ms for 256 partitions of 21,000 postings, against sorting
 /// each bucket of four on its own (one loop's branches are easier to
-/// predict than a loop per bucket). Hashes that
-/// are not uniform (many different ones in one bucket) would make the
-/// insertion pass quadratic: after as many moves as sixteen per posting it
-/// stops, and the rest is sorted by comparison.
+/// predict than a loop per bucket). Hashes that are not uniform (many
+/// different ones in one bucket) would make the insertion pass quadratic:
+/// after as many moves as sixteen per posting it stops, and the rest is
+/// sorted by comparison.
 pub(crate) fn sort_postings(v: &mut Vec<Posting>, known_bits: u32) {
     let bits = v.len().max(1).ilog2().min(20);
     if bits < 6 || known_bits + bits > 64 || v.len() > u32::MAX as usize {
