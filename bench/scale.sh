@@ -41,7 +41,9 @@ for shards in $SIZES; do
   dir="$OUT/docs-$shards"
   if [ ! -d "$dir" ]; then
     mkdir -p "$dir"
-    ls "$PWD/$CORPUS/docs" | head -n "$shards" | while read -r s; do ln -s "$PWD/$CORPUS/docs/$s" "$dir/$s"; done
+    # (sed reads the whole listing: `head` could close the pipe on ls,
+    # which pipefail would take for a failure.)
+    ls "$PWD/$CORPUS/docs" | sed -n "1,${shards}p" | while read -r s; do ln -s "$PWD/$CORPUS/docs/$s" "$dir/$s"; done
   fi
   # The labels of these articles only (the scorer counts a labelled article
   # that is not in the input as a missed one).
