@@ -400,13 +400,15 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// allocates, unless `MIMALLOC_ALLOW_THP` says otherwise (mimalloc then
 /// does as it says: `1` keeps its default, `0` turns them off itself).
 ///
-/// mimalloc asks for huge pages on the arena it reserves. A huge page is
-/// zeroed whole at its first touch, and on a virtual machine whose host
-/// takes freed 2 MiB blocks back (free page reporting) that first touch
-/// also faults the host in: on the 100,000-article corpus the kernel
-/// zeroing pages was a fifth of the samples, 874 MiB of huge pages cost
-/// 2.2 s of system time where the same memory in 4 KiB pages cost 1.1 s,
-/// and the run took 1.28× as long (README, Performance).
+/// mimalloc asks for huge pages on the arena it reserves. A huge page
+/// needs a whole free 2 MiB block, and a virtual machine whose balloon
+/// driver reports free blocks of that size to its host (free page
+/// reporting, as on the machine measured) has mostly handed those back:
+/// the first touch then faults the host in as well. There, on the
+/// 100,000-article corpus, the kernel zeroing pages was a fifth of the
+/// samples, 874 MiB of huge pages cost 2.2 s of system time where the
+/// same memory in 4 KiB pages cost 1.1 s, and the run took 1.28× as long
+/// (README, Performance).
 #[cfg(target_os = "linux")]
 fn no_huge_pages() {
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
