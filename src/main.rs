@@ -103,7 +103,7 @@ fn render(
 }
 
 fn run_command(cli: &Cli, command: &Command, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = buffered(io::stdout().lock());
     match command {
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "storyclust", &mut out);
@@ -180,7 +180,7 @@ fn run_stage(command: &StageCommand) -> anyhow::Result<u8> {
     set_threads(args.threads)?;
     let params = Params::parse(&args.params)?;
     let mut input = io::BufReader::new(io::stdin().lock());
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = buffered(io::stdout().lock());
     stage::run(stage, &params, &mut input, &mut out)
         .with_context(|| format!("stage {}", format!("{stage:?}").to_lowercase()))?;
     Ok(EXIT_OK)
@@ -214,7 +214,7 @@ fn print_errors(errors: &[storyclust::LoadError]) {
 
 fn run_index(command: &IndexCommand, matches: Option<&clap::ArgMatches>) -> anyhow::Result<u8> {
     use storyclust::index::{Index, Status};
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = buffered(io::stdout().lock());
     let code = match command {
         IndexCommand::Build {
             index,
@@ -365,15 +365,12 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
     if let Some(path) = &cli.html {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        let mut file = io::BufWriter::new(file);
+        let mut file = buffered(file);
         report::html::write_html(&mut file, &outcome, &|p| std::fs::read(p).ok())
             .and_then(|()| file.flush())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    // Output goes out a megabyte at a time: with the default 8 KiB, the
-    // 17.7 MB of 20 Newsgroups' JSON took 2,360 writes.
-    let stdout = io::stdout().lock();
-    let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER, stdout);
+    let mut out = buffered(io::stdout().lock());
     render(&mut out, cli.format, &outcome, &view)
         .and_then(|()| out.flush())
         .context("cannot write the output")?;
@@ -388,8 +385,15 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> anyhow::Result<u8> {
     })
 }
 
-/// Bytes of output gathered before each write to stdout.
+/// Bytes of output gathered before each write.
 const OUTPUT_BUFFER: usize = 1 << 20;
+
+/// `w` written through an [`OUTPUT_BUFFER`]: output goes out a megabyte at
+/// a time (with the default 8 KiB, the 17.7 MB of 20 Newsgroups' JSON took
+/// 2,360 writes, on the thread that also hands out the next stories).
+fn buffered<W: Write>(w: W) -> io::BufWriter<W> {
+    io::BufWriter::with_capacity(OUTPUT_BUFFER, w)
+}
 
 /// mimalloc instead of the system allocator: the pipeline allocates and
 /// frees many short vectors per article from several threads.
