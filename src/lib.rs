@@ -341,6 +341,9 @@ pub(crate) struct Pending {
     progress: ProgressSlot,
     /// The sketch stage's sequences, for the passage stage.
     sketched: Option<KeptSketches>,
+    /// Set when a member's file had to be waited for (then the members of
+    /// the batches of stories to come are read ahead).
+    cold: std::sync::atomic::AtomicBool,
 }
 
 /// The sketch stage's shingle sequences and text hashes, owned (see
@@ -393,6 +396,7 @@ impl Outcome {
             edges: &p.edges,
             stock: &p.stock,
             data: None,
+            cold: Some(&p.cold),
             sketched: p.sketched.as_ref().map(KeptSketches::view),
             cfg: &self.config,
             shingle_seed: p.shingle_seed,
@@ -485,12 +489,35 @@ impl Outcome {
         let n = self.stories.len();
         let mut batches = (0..n)
             .step_by(STORY_BATCH)
-            .map(|start| start..(start + STORY_BATCH).min(n));
+            .map(|start| start..(start + STORY_BATCH).min(n))
+            .peekable();
         let mut ready: Option<(usize, Rendered<'_, T>)> = None;
+        // Members' files not in memory are read ahead, a batch ahead (see
+        // `load::Prefetch`).
+        let mut prefetch = load::Prefetch::new();
+        let mut prefetching = false;
+        let members_of = |r: &std::ops::Range<usize>| -> Vec<PathBuf> {
+            self.stories[r.clone()]
+                .iter()
+                .flat_map(|s| &s.members)
+                .map(|m| self.documents[m.doc as usize].path.clone())
+                .collect()
+        };
         loop {
             let next = batches.next();
             if next.is_none() && ready.is_none() {
                 break;
+            }
+            if let Some(p) = &self.pending
+                && p.cold.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                if !prefetching && let Some(r) = &next {
+                    prefetching = true;
+                    prefetch.ahead(members_of(r));
+                }
+                if let Some(r) = batches.peek() {
+                    prefetch.ahead(members_of(r));
+                }
             }
             let make = &make;
             let (made, sunk) = std::thread::scope(|scope| {
@@ -656,8 +683,13 @@ thread_local! {
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-fn sketch_file(path: &std::path::Path, cfg: &Config) -> Result<Sketched, LoadError> {
-    let text = load::read(path, cfg.max_file_bytes)?;
+/// Reads and sketches one file; `cold` as in [`load::read_noting`].
+fn sketch_file(
+    path: &std::path::Path,
+    cfg: &Config,
+    cold: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<Sketched, LoadError> {
+    let text = load::read_noting(path, cfg.max_file_bytes, cold)?;
     Ok(sketch_text(path, &text, cfg))
 }
 
@@ -895,7 +927,7 @@ pub(crate) fn probe_file(
     over_df: &[u64],
 ) -> Result<Probe, LoadError> {
     let seeds = hash::Seeds::new(cfg.seed);
-    let s = sketch_file(path, cfg)?;
+    let s = sketch_file(path, cfg, None)?;
     let shingled = verify::Shingled::new(s.document.words, s.seq);
     Ok(Probe {
         fingerprints: fingerprints_of(&shingled, cfg, over_df),
@@ -922,6 +954,8 @@ pub(crate) struct StoryContext<'a> {
     pub stock: &'a verify::Stock,
     /// Bytes of each article when they were read elsewhere (by document).
     pub data: Option<&'a [Vec<u8>]>,
+    /// Set when a member's file had to be waited for.
+    pub cold: Option<&'a std::sync::atomic::AtomicBool>,
     /// What the sketch stage kept of each article, when at hand.
     pub sketched: Option<SketchedStore<'a>>,
     /// The parameters.
@@ -965,6 +999,7 @@ pub(crate) fn make_story(
             path: &documents[d as usize].path,
             node: documents[d as usize].node.expect("story members have text"),
             data: ctx.data.map(|data| data[d as usize].as_slice()),
+            cold: ctx.cold,
             sketched: sketched(d),
         })
         .collect();
@@ -1209,12 +1244,26 @@ pub(crate) fn pipeline(
     let mut known_boilerplate: Vec<u64> = Vec::new();
     let batch = (rayon::current_num_threads() * 256).max(1024);
     let mut inputs = inputs.into_iter();
+    // Files not in memory are read ahead from the batch after the one that
+    // met them (see `load::Prefetch`).
+    let mut prefetch = load::Prefetch::new();
+    let mut prefetching = false;
+    let cold = std::sync::atomic::AtomicBool::new(false);
+    let paths_of = |chunk: &[Input]| -> Vec<PathBuf> {
+        chunk
+            .iter()
+            .filter_map(|i| match i {
+                Input::File(p) => Some(p.clone()),
+                Input::Stored(_) => None,
+            })
+            .collect()
+    };
     let sketch_batch = |chunk: Vec<Input>| -> Vec<Result<Sketch, LoadError>> {
         chunk
             .into_par_iter()
             .map(|input| {
                 let r = match input {
-                    Input::File(p) => sketch_file(&p, cfg),
+                    Input::File(p) => sketch_file(&p, cfg, Some(&cold)),
                     Input::Stored(s) => Ok(s),
                 };
                 progress.advance(1);
@@ -1222,12 +1271,21 @@ pub(crate) fn pipeline(
             })
             .collect()
     };
-    // One batch is appended (one thread) while the next is sketched.
+    // One batch is appended (one thread) while the next is sketched, and
+    // the one after is known, to be read ahead.
     let mut done: Vec<Result<Sketch, LoadError>> = Vec::new();
+    let mut after: Vec<Input> = inputs.by_ref().take(batch).collect();
     loop {
-        let chunk: Vec<Input> = inputs.by_ref().take(batch).collect();
+        let chunk = std::mem::replace(&mut after, inputs.by_ref().take(batch).collect());
         if chunk.is_empty() && done.is_empty() {
             break;
+        }
+        if cold.load(std::sync::atomic::Ordering::Relaxed) {
+            if !prefetching {
+                prefetching = true;
+                prefetch.ahead(paths_of(&chunk));
+            }
+            prefetch.ahead(paths_of(&after));
         }
         let append = || {
             for r in done {
@@ -1879,6 +1937,7 @@ pub(crate) fn pipeline(
             edges: &edge_map,
             stock: &stock,
             data: None,
+            cold: None,
             sketched: seqs.as_ref().map(|seqs| SketchedStore {
                 seqs,
                 text_hash: &text_hash,
@@ -1925,6 +1984,7 @@ pub(crate) fn pipeline(
             ms: std::sync::atomic::AtomicU64::new(0),
             progress: ProgressSlot::default(),
             sketched: seqs.map(|seqs| KeptSketches { seqs, text_hash }),
+            cold: std::sync::atomic::AtomicBool::new(false),
         });
     }
     stats.timings_ms.passages = ms(t);
@@ -1991,7 +2051,7 @@ pub fn compare(
     let mut shingled = Vec::with_capacity(2);
     let mut contents = Vec::with_capacity(2);
     for p in [a, b] {
-        let s = sketch_file(p, cfg)?;
+        let s = sketch_file(p, cfg, None)?;
         shingled.push(verify::Shingled::new(s.document.words, s.seq));
         contents.push(s.content);
         documents.push(s.document);
@@ -2011,12 +2071,14 @@ pub fn compare(
             path: a,
             node: 0,
             data: None,
+            cold: None,
             sketched: None,
         },
         passages::Member {
             path: b,
             node: if same { 0 } else { 1 },
             data: None,
+            cold: None,
             sketched: None,
         },
     ];

@@ -148,6 +148,19 @@ const FIRST_READ: usize = 1 << 18;
 /// the read that finds its end, close): the size is asked for only when it
 /// does not, which saves a fifth on every article of a typical corpus.
 pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
+    read_noting(path, max_bytes, None)
+}
+
+/// [`read`], and when `cold` is given, sets it if the file's first bytes
+/// were not in memory (the system's page cache) and had to be waited for:
+/// the sign that reading ahead would pay (see [`Prefetch`]). Asking costs
+/// nothing: the first read is made without waiting (`RWF_NOWAIT`), and only
+/// when that finds nothing in memory is it made again, waiting.
+pub fn read_noting(
+    path: &Path,
+    max_bytes: u64,
+    cold: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<Text, LoadError> {
     use std::io::Read;
     let io = |e| LoadError::Io {
         path: path.to_path_buf(),
@@ -160,6 +173,14 @@ pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
     let (mut bytes, whole) = FIRST.with_borrow_mut(|buf| {
         buf.resize(first, 0);
         let mut len = 0;
+        if let Some(cold) = cold {
+            match read_if_in_memory(&file, &mut buf[..first]) {
+                InMemory::Read(0) => return Ok((Vec::new(), true)),
+                InMemory::Read(n) => len = n,
+                InMemory::Nothing => cold.store(true, std::sync::atomic::Ordering::Relaxed),
+                InMemory::Unknown => {}
+            }
+        }
         while len < first {
             match file.read(&mut buf[len..]) {
                 Ok(0) => return Ok((buf[..len].to_vec(), true)),
@@ -188,6 +209,132 @@ pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
     // there.)
     from_bytes(path, bytes, max_bytes)
 }
+
+/// What a read that does not wait found.
+enum InMemory {
+    /// This many bytes (0: the end of the file).
+    Read(usize),
+    /// Nothing in memory: the disk must be waited for.
+    Nothing,
+    /// The system cannot tell (or the read failed): read as usual.
+    Unknown,
+}
+
+/// Reads into `buf`, from the file's position, what is already in memory,
+/// without waiting for the disk.
+#[cfg(target_os = "linux")]
+fn read_if_in_memory(file: &fs::File, buf: &mut [u8]) -> InMemory {
+    use std::os::fd::AsRawFd;
+    let iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: `iov` describes `buf`, which outlives the call; offset -1
+    // reads from (and moves) the file's position, as `read` does.
+    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+    match usize::try_from(n) {
+        Ok(n) => InMemory::Read(n),
+        Err(_) if std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock => {
+            InMemory::Nothing
+        }
+        Err(_) => InMemory::Unknown,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_if_in_memory(_: &fs::File, _: &mut [u8]) -> InMemory {
+    InMemory::Unknown
+}
+
+/// Reads files ahead of their use, on a thread of its own, for a run that
+/// has met a file that was not in memory ([`read_noting`]): the system is asked to bring each
+/// file into its page cache (`posix_fadvise(WILLNEED)`), which starts the
+/// disk reads without waiting for them, so that many are under way at once
+/// instead of one per worker. A folder not read for a while (or just
+/// copied in) is read several times faster; a folder already in memory
+/// never starts the thread. What is read never depends on it.
+pub struct Prefetch {
+    queue: Option<std::sync::mpsc::Sender<Vec<PathBuf>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Default for Prefetch {
+    fn default() -> Prefetch {
+        Prefetch::new()
+    }
+}
+
+impl Prefetch {
+    /// A prefetcher with no thread yet.
+    pub fn new() -> Prefetch {
+        Prefetch {
+            queue: None,
+            thread: None,
+        }
+    }
+
+    /// Asks for `paths` to be read ahead, in order, after those asked for
+    /// before (nothing happens where the system cannot read ahead).
+    pub fn ahead(&mut self, paths: Vec<PathBuf>) {
+        if !cfg!(target_os = "linux") || paths.is_empty() {
+            return;
+        }
+        if self.queue.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+            let spawned = std::thread::Builder::new()
+                .name("storyclust-prefetch".into())
+                .spawn(move || {
+                    for paths in rx {
+                        for p in paths {
+                            advise_will_need(&p);
+                        }
+                    }
+                });
+            match spawned {
+                Ok(t) => {
+                    self.queue = Some(tx);
+                    self.thread = Some(t);
+                }
+                // No thread: the files are read as they come.
+                Err(_) => return,
+            }
+        }
+        if let Some(q) = &self.queue {
+            let _ = q.send(paths);
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.queue = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for Prefetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefetch")
+            .field("started", &self.thread.is_some())
+            .finish()
+    }
+}
+
+/// Starts bringing a file into the page cache; a file that cannot be
+/// opened is left alone (reading it reports the problem).
+#[cfg(target_os = "linux")]
+fn advise_will_need(path: &Path) {
+    use std::os::fd::AsRawFd;
+    if let Ok(f) = fs::File::open(path) {
+        // SAFETY: a plain system call on a descriptor `f` owns.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_will_need(_: &Path) {}
 
 thread_local! {
     /// Each thread's buffer for the first read of a file.
@@ -412,6 +559,10 @@ mod tests {
             fs::write(&path, &bytes).unwrap();
             let t = read(&path, 64 << 20).unwrap();
             assert_eq!(t.text.as_bytes(), &bytes[..], "{len} bytes");
+            // The same when the first read is made without waiting.
+            let cold = std::sync::atomic::AtomicBool::new(false);
+            let t = read_noting(&path, 64 << 20, Some(&cold)).unwrap();
+            assert_eq!(t.text.as_bytes(), &bytes[..], "{len} bytes, not waiting");
             // The limit is inclusive: a file of exactly the limit is read,
             // one byte more is refused with the file's size.
             if len > 0 {
@@ -428,6 +579,44 @@ mod tests {
             read(&dir.path().join("missing.txt"), 100),
             Err(LoadError::Io { .. })
         ));
+    }
+
+    /// A file just read is in memory: reading it again is not noted as
+    /// cold. One dropped from memory (`POSIX_FADV_DONTNEED` after `fsync`)
+    /// is, where the system can tell (asserted on ext4), and is read whole.
+    #[test]
+    fn a_file_not_in_memory_is_noted_as_cold() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        let text = "Wire copy that was read a while ago. ".repeat(5000);
+        fs::write(&path, &text).unwrap();
+        read(&path, 1 << 20).unwrap();
+        let cold = AtomicBool::new(false);
+        assert_eq!(read_noting(&path, 1 << 20, Some(&cold)).unwrap().text, text);
+        assert!(
+            !cold.load(Ordering::Relaxed),
+            "a file just read is in memory"
+        );
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let f = fs::File::open(&path).unwrap();
+            f.sync_all().unwrap();
+            // SAFETY: plain system calls on descriptors these values own.
+            let (dropped, ext4) = unsafe {
+                let dropped =
+                    libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) == 0;
+                let mut st: libc::statfs = std::mem::zeroed();
+                let ext4 = libc::fstatfs(f.as_raw_fd(), &mut st) == 0 && st.f_type == 0xEF53;
+                (dropped, ext4)
+            };
+            drop(f);
+            assert_eq!(read_noting(&path, 1 << 20, Some(&cold)).unwrap().text, text);
+            if dropped && ext4 {
+                assert!(cold.load(Ordering::Relaxed), "dropped from memory");
+            }
+        }
     }
 
     #[test]

@@ -106,6 +106,8 @@ pub struct Member<'a> {
     pub node: u32,
     /// Its bytes, when they were read elsewhere; `None`: read the file.
     pub data: Option<&'a [u8]>,
+    /// Set when its file had to be waited for (see [`load::read_noting`]).
+    pub cold: Option<&'a std::sync::atomic::AtomicBool>,
     /// What the sketch stage found in it, when known.
     pub sketched: Option<Sketched<'a>>,
 }
@@ -213,7 +215,7 @@ pub fn story_passages<'a>(
     for m in members {
         let text = match m.data {
             Some(bytes) => load::from_bytes(m.path, bytes.to_vec(), cfg.max_file_bytes),
-            None => load::read(m.path, cfg.max_file_bytes),
+            None => load::read_noting(m.path, cfg.max_file_bytes, m.cold),
         };
         match text {
             Ok(text) => {
@@ -407,12 +409,14 @@ mod tests {
                 path: &a,
                 node: 0,
                 data: None,
+                cold: None,
                 sketched: None,
             },
             Member {
                 path: &b,
                 node: 1,
                 data: None,
+                cold: None,
                 sketched: None,
             },
         ];
@@ -467,6 +471,7 @@ mod tests {
                     path: p,
                     node: i as u32,
                     data: None,
+                    cold: None,
                     sketched: s.map(|(h, words, seq)| Sketched {
                         text_hash: *h,
                         words: *words,

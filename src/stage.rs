@@ -578,6 +578,7 @@ pub fn passages(
         edges: &edge_map,
         stock: &stock,
         data: have_data.then_some(data.as_slice()),
+        cold: None,
         sketched: None,
         cfg,
         shingle_seed: hash::Seeds::new(cfg.seed).shingle,

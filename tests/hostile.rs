@@ -483,3 +483,45 @@ fn stories_over_several_batches_are_written_in_order() {
     .unwrap_err();
     assert_eq!(err.to_string(), "disk full");
 }
+
+/// A folder that is not in memory (dropped from the page cache, as a
+/// folder not read for a while or just copied in is) is read ahead once
+/// the first batch meets it, and gives the same output as when it is.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_folder_not_in_memory_gives_the_same_output() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1100u64; // the articles of more than one batch
+    for s in 0..n / 2 {
+        let wire = story_words(s, 30);
+        for m in 0..2 {
+            fs::write(
+                dir.path().join(format!("{:05}_s{s}.txt", 2 * s + m)),
+                format!("Headline {s} {m}\n\n{wire}, local tail {m}.\n"),
+            )
+            .unwrap();
+        }
+    }
+    let out = || {
+        let o = Command::cargo_bin("storyclust")
+            .unwrap()
+            .args(["--format", "json", "--no-timings"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        o.stdout
+    };
+    let warm = out();
+    for e in fs::read_dir(dir.path()).unwrap() {
+        let f = fs::File::open(e.unwrap().path()).unwrap();
+        f.sync_all().unwrap();
+        // SAFETY: a plain system call on a descriptor `f` owns.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+    let cold = out();
+    assert!(cold == warm, "output differs when read from disk");
+    let v: Value = serde_json::from_slice(&cold).unwrap();
+    assert_eq!(v["stories"].as_array().unwrap().len(), (n / 2) as usize);
+}
