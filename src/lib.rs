@@ -1315,6 +1315,8 @@ pub(crate) fn pipeline(
         };
         done = rayon::join(append, || sketch_batch(chunk)).1;
     }
+    // (Waits for the reading ahead to stop: at most the batch left.)
+    drop(prefetch);
     doc_band_at.push(doc_bands.len() as u32);
     seqs.finish();
     known_boilerplate.sort_unstable();

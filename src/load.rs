@@ -323,11 +323,18 @@ impl std::fmt::Debug for Prefetch {
 }
 
 /// Starts bringing a file into the page cache; a file that cannot be
-/// opened is left alone (reading it reports the problem).
+/// opened is left alone (reading it reports the problem). Opened without
+/// blocking, so that a named pipe given as an article does not hold the
+/// thread until something writes to it.
 #[cfg(target_os = "linux")]
 fn advise_will_need(path: &Path) {
     use std::os::fd::AsRawFd;
-    if let Ok(f) = fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
+    if let Ok(f) = opened {
         // SAFETY: a plain system call on a descriptor `f` owns.
         unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED) };
     }
@@ -617,6 +624,33 @@ mod tests {
                 assert!(cold.load(Ordering::Relaxed), "dropped from memory");
             }
         }
+    }
+
+    /// The thread reading ahead opens a named pipe without waiting for a
+    /// writer, and passes over a missing file: it ends when dropped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reading_ahead_never_waits_on_a_pipe() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.txt");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let file = dir.path().join("a.txt");
+        fs::write(&file, "text").unwrap();
+        let paths = vec![fifo, dir.path().join("missing.txt"), file];
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut p = Prefetch::new();
+            p.ahead(paths);
+            drop(p);
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_secs(30)).is_ok(),
+            "reading ahead waits on the pipe"
+        );
     }
 
     #[test]
