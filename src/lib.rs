@@ -495,9 +495,8 @@ impl Outcome {
         // Members' files not in memory are read ahead, a batch ahead (see
         // `load::Prefetch`).
         let mut prefetch = load::Prefetch::new();
-        let mut prefetching = false;
-        let members_of = |r: &std::ops::Range<usize>| -> Vec<PathBuf> {
-            self.stories[r.clone()]
+        let members_of = |r: Option<&std::ops::Range<usize>>| -> Vec<PathBuf> {
+            r.map_or(&[][..], |r| &self.stories[r.clone()])
                 .iter()
                 .flat_map(|s| &s.members)
                 .map(|m| self.documents[m.doc as usize].path.clone())
@@ -508,16 +507,12 @@ impl Outcome {
             if next.is_none() && ready.is_none() {
                 break;
             }
-            if let Some(p) = &self.pending
-                && p.cold.load(std::sync::atomic::Ordering::Relaxed)
-            {
-                if !prefetching && let Some(r) = &next {
-                    prefetching = true;
-                    prefetch.ahead(members_of(r));
-                }
-                if let Some(r) = batches.peek() {
-                    prefetch.ahead(members_of(r));
-                }
+            if let Some(p) = &self.pending {
+                prefetch.keep_ahead(
+                    &p.cold,
+                    || members_of(next.as_ref()),
+                    || members_of(batches.peek()),
+                );
             }
             let make = &make;
             let (made, sunk) = std::thread::scope(|scope| {
@@ -1247,7 +1242,6 @@ pub(crate) fn pipeline(
     // Files not in memory are read ahead from the batch after the one that
     // met them (see `load::Prefetch`).
     let mut prefetch = load::Prefetch::new();
-    let mut prefetching = false;
     let cold = std::sync::atomic::AtomicBool::new(false);
     let paths_of = |chunk: &[Input]| -> Vec<PathBuf> {
         chunk
@@ -1280,13 +1274,7 @@ pub(crate) fn pipeline(
         if chunk.is_empty() && done.is_empty() {
             break;
         }
-        if cold.load(std::sync::atomic::Ordering::Relaxed) {
-            if !prefetching {
-                prefetching = true;
-                prefetch.ahead(paths_of(&chunk));
-            }
-            prefetch.ahead(paths_of(&after));
-        }
+        prefetch.keep_ahead(&cold, || paths_of(&chunk), || paths_of(&after));
         let append = || {
             for r in done {
                 match r {

@@ -256,6 +256,8 @@ fn read_if_in_memory(_: &fs::File, _: &mut [u8]) -> InMemory {
 pub struct Prefetch {
     queue: Option<std::sync::mpsc::Sender<Vec<PathBuf>>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Whether [`Prefetch::keep_ahead`] has begun reading ahead.
+    following: bool,
 }
 
 impl Default for Prefetch {
@@ -270,7 +272,29 @@ impl Prefetch {
         Prefetch {
             queue: None,
             thread: None,
+            following: false,
         }
+    }
+
+    /// For a stage that reads its files batch by batch, called before each
+    /// batch: once `cold` (a file read had to be waited for), asks for the
+    /// files of the batch after (`next`) to be read ahead, and the first
+    /// time also those of the batch about to be read (`now`), which the
+    /// thread can still get ahead of. Until then nothing is asked.
+    pub fn keep_ahead(
+        &mut self,
+        cold: &std::sync::atomic::AtomicBool,
+        now: impl FnOnce() -> Vec<PathBuf>,
+        next: impl FnOnce() -> Vec<PathBuf>,
+    ) {
+        if !cold.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        if !self.following {
+            self.following = true;
+            self.ahead(now());
+        }
+        self.ahead(next());
     }
 
     /// Asks for `paths` to be read ahead, in order, after those asked for
