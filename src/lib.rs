@@ -1920,6 +1920,9 @@ pub(crate) fn pipeline(
     let stock = verify::Stock::new(stock);
     let mut pending = None;
     let stories: Vec<Story> = {
+        // Members' files not in memory are read ahead, a batch of stories
+        // ahead, as when passages are made while writing.
+        let cold = std::sync::atomic::AtomicBool::new(false);
         let ctx = StoryContext {
             documents: &documents,
             node_weight: &node_weight,
@@ -1927,7 +1930,7 @@ pub(crate) fn pipeline(
             edges: &edge_map,
             stock: &stock,
             data: None,
-            cold: None,
+            cold: Some(&cold),
             sketched: seqs.as_ref().map(|seqs| SketchedStore {
                 seqs,
                 text_hash: &text_hash,
@@ -1939,22 +1942,40 @@ pub(crate) fn pipeline(
         if !later {
             progress.stage("passages", story_docs.len() as u64);
         }
-        let results: Vec<(Story, Vec<LoadError>)> = story_docs
-            .par_iter()
-            .map(|(nodes, docs)| {
-                let wanted = match passages {
-                    Passages::All => true,
-                    Passages::For(r) => docs
-                        .iter()
-                        .any(|&d| r.contains(&documents[d as usize].path)),
-                    Passages::Later => false,
-                };
+        let wanted = |docs: &[u32]| match passages {
+            Passages::All => true,
+            Passages::For(r) => docs
+                .iter()
+                .any(|&d| r.contains(&documents[d as usize].path)),
+            Passages::Later => false,
+        };
+        // The files a batch of stories reads.
+        let paths_of = |batch: &[(Vec<u32>, Vec<u32>)]| -> Vec<PathBuf> {
+            batch
+                .iter()
+                .filter(|(_, docs)| wanted(docs))
+                .flat_map(|(_, docs)| docs.iter().map(|&d| documents[d as usize].path.clone()))
+                .collect()
+        };
+        let mut prefetch = load::Prefetch::new();
+        let mut results: Vec<(Story, Vec<LoadError>)> = Vec::with_capacity(story_docs.len());
+        let mut batches = story_docs.chunks(STORY_BATCH).peekable();
+        while let Some(batch) = batches.next() {
+            if !later {
+                prefetch.keep_ahead(
+                    &cold,
+                    || paths_of(batch),
+                    || batches.peek().map_or_else(Vec::new, |b| paths_of(b)),
+                );
+            }
+            results.par_extend(batch.par_iter().map(|(nodes, docs)| {
                 if !later {
                     progress.advance(1);
                 }
-                make_story(&ctx, nodes, docs, wanted)
-            })
-            .collect();
+                make_story(&ctx, nodes, docs, wanted(docs))
+            }));
+        }
+        drop(prefetch);
         let mut stories = Vec::with_capacity(results.len());
         for (s, errs) in results {
             stories.push(s);

@@ -490,7 +490,6 @@ fn stories_over_several_batches_are_written_in_order() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_folder_not_in_memory_gives_the_same_output() {
-    use std::os::fd::AsRawFd;
     let dir = tempfile::tempdir().unwrap();
     let n = 1100u64; // the articles of more than one batch
     for s in 0..n / 2 {
@@ -514,14 +513,89 @@ fn a_folder_not_in_memory_gives_the_same_output() {
         o.stdout
     };
     let warm = out();
-    for e in fs::read_dir(dir.path()).unwrap() {
+    drop_from_memory(dir.path());
+    let cold = out();
+    assert!(cold == warm, "output differs when read from disk");
+    let v: Value = serde_json::from_slice(&cold).unwrap();
+    assert_eq!(v["stories"].as_array().unwrap().len(), (n / 2) as usize);
+}
+
+/// Drops every file of `dir` from the page cache, as a folder not read for
+/// a while is.
+#[cfg(target_os = "linux")]
+fn drop_from_memory(dir: &Path) {
+    use std::os::fd::AsRawFd;
+    for e in fs::read_dir(dir).unwrap() {
         let f = fs::File::open(e.unwrap().path()).unwrap();
         f.sync_all().unwrap();
         // SAFETY: a plain system call on a descriptor `f` owns.
         unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     }
-    let cold = out();
-    assert!(cold == warm, "output differs when read from disk");
+}
+
+/// `index check` reads again the archive files of the stories a batch
+/// joins, for their passages: an archive not in memory is read ahead a
+/// batch of stories at a time, with the same output as when it is.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_archive_not_in_memory_gives_the_same_check() {
+    let root = tempfile::tempdir().unwrap();
+    let (archive, batch) = (root.path().join("archive"), root.path().join("batch"));
+    fs::create_dir_all(&archive).unwrap();
+    fs::create_dir_all(&batch).unwrap();
+    let n = 600u64; // the stories of more than one batch of 512
+    for s in 0..n {
+        let wire = story_words(s, 30);
+        fs::write(
+            archive.join(format!("{s:05}_a.txt")),
+            format!("Headline {s}\n\n{wire}, archive tail.\n"),
+        )
+        .unwrap();
+        fs::write(
+            batch.join(format!("{s:05}_b.txt")),
+            format!("Reprint {s}\n\n{wire}, batch tail.\n"),
+        )
+        .unwrap();
+    }
+    let db = root.path().join("archive.db");
+    Command::cargo_bin("storyclust")
+        .unwrap()
+        .args(["index", "build"])
+        .arg(&db)
+        .arg(&archive)
+        .assert()
+        .success();
+    let check = || {
+        let o = Command::cargo_bin("storyclust")
+            .unwrap()
+            .args(["index", "check", "--format", "json", "--no-timings"])
+            .arg(&db)
+            .arg(&batch)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let warm = check();
+    drop_from_memory(&archive);
+    let cold = check();
+    assert!(
+        cold == warm,
+        "check differs when the archive is read from disk"
+    );
     let v: Value = serde_json::from_slice(&cold).unwrap();
-    assert_eq!(v["stories"].as_array().unwrap().len(), (n / 2) as usize);
+    assert_eq!(v["summary"]["joins"], n);
+    let stories = v["stories"].as_array().unwrap();
+    assert_eq!(stories.len(), n as usize);
+    assert!(
+        stories
+            .iter()
+            .all(|s| !s["passages"].as_array().unwrap().is_empty()),
+        "every joined story has its passages"
+    );
 }
