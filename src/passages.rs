@@ -59,18 +59,29 @@ pub struct Occurrence {
 pub const CONTEXT_CHARS: usize = 40;
 
 fn context_before(text: &str, s: usize) -> String {
-    let line_start = text[..s].rfind(['\n', '\r']).map(|i| i + 1).unwrap_or(0);
-    let head = &text[line_start..s];
-    let n = head.chars().count();
-    head.chars().skip(n.saturating_sub(CONTEXT_CHARS)).collect()
+    // Back from `s`, a character at a time: at most `CONTEXT_CHARS` of
+    // them, and none before the line's start (the line itself may be a
+    // whole paragraph, not walked).
+    let head = &text[..s];
+    let start = head
+        .char_indices()
+        .rev()
+        .take(CONTEXT_CHARS)
+        .take_while(|&(_, c)| c != '\n' && c != '\r')
+        .last()
+        .map_or(s, |(i, _)| i);
+    head[start..].to_string()
 }
 
 fn context_after(text: &str, e: usize) -> String {
-    let line_end = text[e..]
-        .find(['\n', '\r'])
-        .map(|i| e + i)
-        .unwrap_or(text.len());
-    text[e..line_end].chars().take(CONTEXT_CHARS).collect()
+    let tail = &text[e..];
+    let end = tail
+        .char_indices()
+        .take(CONTEXT_CHARS)
+        .take_while(|&(_, c)| c != '\n' && c != '\r')
+        .last()
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    tail[..end].to_string()
 }
 
 /// A passage shared by members of a story.
@@ -362,6 +373,37 @@ pub fn story_passages<'a>(
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn context_is_the_line_around_a_span_up_to_its_limit() {
+        // By definition: the line's characters before (after) the span,
+        // the last (first) CONTEXT_CHARS of them.
+        let before = |t: &str, s: usize| -> String {
+            let line = t[..s].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+            let head: Vec<char> = t[line..s].chars().collect();
+            head[head.len().saturating_sub(CONTEXT_CHARS)..]
+                .iter()
+                .collect()
+        };
+        let after = |t: &str, e: usize| -> String {
+            let end = t[e..].find(['\n', '\r']).map_or(t.len(), |i| e + i);
+            t[e..end].chars().take(CONTEXT_CHARS).collect()
+        };
+        let mut x = 7u64;
+        for len in 0..300 {
+            let t: String = (0..len)
+                .map(|_| {
+                    x = crate::hash::splitmix64(x);
+                    let pick = if x.is_multiple_of(16) { x % 6 } else { 6 };
+                    ['\n', '\r', 'é', '€', '𝄞', ' ', 'a'][pick as usize]
+                })
+                .collect();
+            for (i, _) in t.char_indices().chain([(t.len(), ' ')]) {
+                assert_eq!(context_before(&t, i), before(&t, i), "{t:?} at {i}");
+                assert_eq!(context_after(&t, i), after(&t, i), "{t:?} at {i}");
+            }
+        }
+    }
 
     #[test]
     fn line_starts_follow_every_line_ending() {
