@@ -144,6 +144,8 @@ struct Loaded<'a> {
     tokens: Vec<(u32, u32)>,
     seq: std::borrow::Cow<'a, [u64]>,
     line_starts: Vec<u32>,
+    /// Whether the text is all ASCII (a column is then a byte count).
+    ascii: bool,
 }
 
 /// The tokens' spans and the shingles of a member's text, from what the
@@ -188,7 +190,11 @@ fn line_starts(text: &str) -> Vec<u32> {
 fn line_col(l: &Loaded<'_>, pos: usize) -> LineCol {
     let line = l.line_starts.partition_point(|&s| s as usize <= pos);
     let start = l.line_starts[line - 1] as usize;
-    let column = l.text.text[start..pos].chars().count() + 1;
+    let column = if l.ascii {
+        pos - start
+    } else {
+        l.text.text[start..pos].chars().count()
+    } + 1;
     LineCol {
         line: line as u32,
         column: column as u32,
@@ -232,11 +238,13 @@ pub fn story_passages<'a>(
             Ok(text) => {
                 let (tokens, seq) = tokens_and_shingles(m, &text.text, &tokenizer, k, shingle_seed);
                 let line_starts = line_starts(&text.text);
+                let ascii = text.text.is_ascii();
                 loaded.push(Some(Loaded {
                     text,
                     tokens,
                     seq,
                     line_starts,
+                    ascii,
                 }));
             }
             Err(e) => {
@@ -477,7 +485,30 @@ mod tests {
             let cut = &bytes[o.bytes.0 as usize..o.bytes.1 as usize];
             assert_eq!(cut, shared.as_bytes());
         }
+        // Columns count characters: in an ASCII text bytes, after `“` not.
+        assert_eq!(
+            p.occurrences[0].start,
+            LineCol {
+                line: 3,
+                column: 24
+            }
+        );
+        let n = shared.len() as u32; // (ASCII)
+        assert_eq!(
+            p.occurrences[0].end,
+            LineCol {
+                line: 3,
+                column: 24 + n
+            }
+        );
         assert_eq!(p.occurrences[1].start, LineCol { line: 2, column: 2 });
+        assert_eq!(
+            p.occurrences[1].end,
+            LineCol {
+                line: 2,
+                column: 2 + n
+            }
+        );
         assert_eq!(p.occurrences[0].before, "Some local copy first. ");
         assert_eq!(p.occurrences[0].after, ", he said.");
         assert_eq!(p.occurrences[1].before, "“");
