@@ -237,6 +237,9 @@ pub fn story_passages<'a>(
         match text {
             Ok(text) => {
                 let (tokens, seq) = tokens_and_shingles(m, &text.text, &tokenizer, k, shingle_seed);
+                // (Shingles kept by the sketch stage are mostly not in the
+                // cache: asked for while the next member is read.)
+                crate::verify::prefetch(&seq);
                 let line_starts = line_starts(&text.text);
                 let ascii = text.text.is_ascii();
                 loaded.push(Some(Loaded {

@@ -490,7 +490,7 @@ impl PairVerifier {
 /// partner's sequence is mostly not in the cache, and walked from start to
 /// end, so its lines are better fetched together than one miss at a time.
 #[inline]
-fn prefetch(seq: &[u64]) {
+pub(crate) fn prefetch(seq: &[u64]) {
     #[cfg(target_arch = "x86_64")]
     for line in seq.chunks(8).take(PREFETCH_LINES) {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
