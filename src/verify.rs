@@ -298,6 +298,7 @@ impl PairVerifier {
         // A new load needs no clearing: the table's slots are taken by
         // generation, and the marks of earlier loads are all older than the
         // next mark.
+        prefetch(a.seq);
         let cap = self.table.reset(a.seq.len());
         if self.shared_mark.len() < cap {
             self.shared_mark.resize(cap, 0);
