@@ -391,63 +391,37 @@ pub(crate) fn sort_postings(v: &mut Vec<Posting>, known_bits: u32) {
         return;
     }
     let shift = 64 - known_bits - bits;
-    let mut out: Vec<Posting> = vec![(0, 0); v.len()];
-    if bits <= SCATTER_BITS {
-        scatter(v, &mut out, shift, bits);
-        *v = out;
-    } else {
-        // Scattered over as many buckets as postings at once, a large
-        // partition's writes miss the cache nearly every time: first by
-        // the top bits into a few hundred buckets, then each of those by
-        // the rest, in its place.
-        let top = bits - SCATTER_BITS;
-        let starts = scatter(v, &mut out, shift + SCATTER_BITS, top);
-        for w in starts.windows(2) {
-            let r = w[0] as usize..w[1] as usize;
-            scatter(&out[r.clone()], &mut v[r], shift, SCATTER_BITS);
-        }
+    let bucket = |h: u64| ((h >> shift) & ((1 << bits) - 1)) as usize;
+    let mut starts = vec![0u32; (1 << bits) + 1];
+    for p in v.iter() {
+        starts[bucket(p.0) + 1] += 1;
     }
-    let mut budget = 16 * v.len();
-    for i in 1..v.len() {
-        let x = v[i];
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut out: Vec<Posting> = vec![(0, 0); v.len()];
+    let mut at = starts;
+    for &p in v.iter() {
+        let b = bucket(p.0);
+        out[at[b] as usize] = p;
+        at[b] += 1;
+    }
+    let mut budget = 16 * out.len();
+    for i in 1..out.len() {
+        let x = out[i];
         let mut j = i;
-        while j > 0 && v[j - 1].0 > x.0 {
-            v[j] = v[j - 1];
+        while j > 0 && out[j - 1].0 > x.0 {
+            out[j] = out[j - 1];
             j -= 1;
         }
-        v[j] = x;
+        out[j] = x;
         budget = budget.saturating_sub(i - j);
         if budget == 0 {
-            v.sort_unstable_by_key(|p| p.0);
+            out.sort_unstable_by_key(|p| p.0);
             break;
         }
     }
-}
-
-/// The most bits [`sort_postings`] scatters by in one pass: 4,096 buckets,
-/// whose counts and open cache lines stay in the cache.
-const SCATTER_BITS: u32 = 12;
-
-/// Counting sort of `from` into `to` (as long) by bits `shift..shift + bits`
-/// of the hash, stable; returns where each bucket starts, and the end.
-fn scatter(from: &[Posting], to: &mut [Posting], shift: u32, bits: u32) -> Vec<u32> {
-    let bucket = |h: u64| ((h >> shift) & ((1 << bits) - 1)) as usize;
-    let mut starts = vec![0u32; (1 << bits) + 1];
-    for p in from {
-        starts[bucket(p.0) + 1] += 1;
-    }
-    let mut sum = 0;
-    for n in &mut starts {
-        sum += *n;
-        *n = sum;
-    }
-    let mut at = starts.clone();
-    for &p in from {
-        let b = bucket(p.0);
-        to[at[b] as usize] = p;
-        at[b] += 1;
-    }
-    starts
+    *v = out;
 }
 
 /// Records split into `2^bits` partitions, each partition a list of chunks
