@@ -487,9 +487,12 @@ impl PairVerifier {
     }
 }
 
-/// Asks the processor for the first cache lines of `seq` at once: a
-/// partner's sequence is mostly not in the cache, and walked from start to
-/// end, so its lines are better fetched together than one miss at a time.
+/// Asks the processor for the first cache lines of `seq` at once (a hint:
+/// nothing else changes). A sequence lent by the sketch stage's store is
+/// mostly not in the cache, and is walked from start to end, so its lines
+/// are better fetched together than one miss at a time: verification does
+/// this for each partner and each loaded text, the passage stage for each
+/// member.
 #[inline]
 pub(crate) fn prefetch(seq: &[u64]) {
     #[cfg(target_arch = "x86_64")]
@@ -499,6 +502,8 @@ pub(crate) fn prefetch(seq: &[u64]) {
         // is a hint that never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = seq;
 }
 
 /// How many cache lines (of 64 bytes) of a sequence [`prefetch`] asks for.
