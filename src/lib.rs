@@ -1961,13 +1961,12 @@ pub(crate) fn pipeline(
         let mut results: Vec<(Story, Vec<LoadError>)> = Vec::with_capacity(story_docs.len());
         let mut batches = story_docs.chunks(STORY_BATCH).peekable();
         while let Some(batch) = batches.next() {
-            if !later {
-                prefetch.keep_ahead(
-                    &cold,
-                    || paths_of(batch),
-                    || batches.peek().map_or_else(Vec::new, |b| paths_of(b)),
-                );
-            }
+            // (Stories made later read no file here: nothing is asked.)
+            prefetch.keep_ahead(
+                &cold,
+                || paths_of(batch),
+                || batches.peek().map_or_else(Vec::new, |b| paths_of(b)),
+            );
             results.par_extend(batch.par_iter().map(|(nodes, docs)| {
                 if !later {
                     progress.advance(1);
