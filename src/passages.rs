@@ -239,7 +239,7 @@ pub fn story_passages<'a>(
                 let (tokens, seq) = tokens_and_shingles(m, &text.text, &tokenizer, k, shingle_seed);
                 // (Shingles kept by the sketch stage are mostly not in the
                 // cache: asked for while the next member is read.)
-                crate::verify::prefetch(&seq);
+                crate::store::prefetch(&seq);
                 let line_starts = line_starts(&text.text);
                 let ascii = text.text.is_ascii();
                 loaded.push(Some(Loaded {

@@ -298,7 +298,7 @@ impl PairVerifier {
         // A new load needs no clearing: the table's slots are taken by
         // generation, and the marks of earlier loads are all older than the
         // next mark.
-        prefetch(a.seq);
+        crate::store::prefetch(a.seq);
         let cap = self.table.reset(a.seq.len());
         if self.shared_mark.len() < cap {
             self.shared_mark.resize(cap, 0);
@@ -383,7 +383,7 @@ impl PairVerifier {
             self.mark = 1;
         }
         let mark = self.mark;
-        prefetch(other.seq);
+        crate::store::prefetch(other.seq);
         let mut shared = 0u32;
         self.shared = 0;
         self.hits.clear();
@@ -486,28 +486,6 @@ impl PairVerifier {
         }
     }
 }
-
-/// Asks the processor for the first cache lines of `seq` at once (a hint:
-/// nothing else changes). A sequence lent by the sketch stage's store is
-/// mostly not in the cache, and is walked from start to end, so its lines
-/// are better fetched together than one miss at a time: verification does
-/// this for each partner and each loaded text, the passage stage for each
-/// member.
-#[inline]
-pub(crate) fn prefetch(seq: &[u64]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in seq.chunks(8).take(PREFETCH_LINES) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: SSE is part of every x86-64 processor, and a prefetch
-        // is a hint that never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = seq;
-}
-
-/// How many cache lines (of 64 bytes) of a sequence [`prefetch`] asks for.
-const PREFETCH_LINES: usize = 64;
 
 /// Appends the runs of consecutive values of `positions` (ascending,
 /// distinct) to `out`: for each, the gap from the end of the one before (0
