@@ -1797,40 +1797,63 @@ pub(crate) fn pipeline(
             } else {
                 verify_all(&pairs, &stock_set, (!fresh).then_some(true), None, false).edges
             };
+            // Each node of an edge measured again from its evidence, as
+            // one bit a position (set where its shingle is not stock): its
+            // shingles are read once, in order, not once for each of its
+            // edges at the places of the evidence (mostly cache misses, and
+            // reads of the temporary file when the store spilled).
+            let mut slot: Vec<u32> = vec![u32::MAX; node_rep.len()];
+            let mut needed: Vec<u32> = Vec::new();
+            for (i, e) in edges.iter().enumerate() {
+                if recheck(i, e) && kept(i) {
+                    for n in [e.a, e.b] {
+                        if slot[n as usize] == u32::MAX {
+                            slot[n as usize] = needed.len() as u32;
+                            needed.push(n);
+                        }
+                    }
+                }
+            }
+            let node_bits: Vec<Vec<u64>> = needed
+                .par_iter()
+                .map_init(Vec::new, |buf, &n| {
+                    let seq = or_empty(
+                        seqs.view(&disk, node_rep[n as usize], buf),
+                        &note_read_error,
+                    );
+                    let mut bits = Vec::with_capacity(seq.len().div_ceil(64));
+                    verify::kept_bits(seq, &stock_set, &mut bits);
+                    bits
+                })
+                .collect();
+            drop(needed);
             let remeasured: Vec<Option<cluster::Edge>> = edges
                 .par_iter()
                 .enumerate()
-                .map_init(
-                    || (Vec::new(), Vec::new(), Vec::new()),
-                    |(seq_a, seq_b, buf), (i, e)| {
-                        if !recheck(i, e) || !kept(i) {
-                            return None;
-                        }
-                        let (ev, g, at) = evidence[i];
-                        let side = |n: u32, out| {
-                            let seq = or_empty(
-                                seqs.view(&disk, node_rep[n as usize], out),
-                                &note_read_error,
-                            );
-                            let (tokens, distinct) = node_side(n, seq);
-                            verify::SeqSide {
-                                seq,
-                                tokens,
-                                distinct,
-                            }
-                        };
-                        let o = ev.remeasure(
-                            &evidence_runs[g as usize][at..at + ev.len()],
-                            side(e.a, seq_a),
-                            side(e.b, seq_b),
-                            &stock_set,
-                            cfg.shingle,
-                            buf,
-                        );
-                        edge_from(&o, cfg, e.a, e.b)
-                    },
-                )
+                .map_init(Vec::new, |buf, (i, e)| {
+                    if !recheck(i, e) || !kept(i) {
+                        return None;
+                    }
+                    let (ev, g, at) = evidence[i];
+                    let side = |n: u32| {
+                        let (tokens, distinct) = node_side(n, &[]);
+                        (
+                            tokens,
+                            distinct,
+                            node_bits[slot[n as usize] as usize].as_slice(),
+                        )
+                    };
+                    let o = ev.remeasure_bits(
+                        &evidence_runs[g as usize][at..at + ev.len()],
+                        side(e.a),
+                        side(e.b),
+                        cfg.shingle,
+                        buf,
+                    );
+                    edge_from(&o, cfg, e.a, e.b)
+                })
                 .collect();
+            drop(node_bits);
             // The three lists follow the edges' order: merge them.
             let mut again = rechecked.into_iter().map(|r| r.0).peekable();
             edges = edges

@@ -610,28 +610,90 @@ impl Evidence {
         k: usize,
         buf: &mut Vec<u32>,
     ) -> Overlap {
-        let mut side = |runs: &[u8], s: &SeqSide<'_>| {
+        let keeps = |s: &SeqSide<'_>, p: u32| {
+            s.seq
+                .get(p as usize)
+                .is_some_and(|&h| stock.is_empty() || !stock.contains(h))
+        };
+        self.remeasure_by(
+            runs,
+            (a.tokens, a.distinct, |p| keeps(&a, p)),
+            (b.tokens, b.distinct, |p| keeps(&b, p)),
+            k,
+            buf,
+        )
+    }
+
+    /// The same as [`Evidence::remeasure`], each side given as its token
+    /// and distinct shingle counts and its [`kept_bits`] under the larger
+    /// stock instead of its shingles: a text in many pairs is then looked
+    /// up once, not once a pair, and its evidence tested against a few
+    /// cache lines instead of its sequence's (a unit test compares the two).
+    pub fn remeasure_bits(
+        &self,
+        runs: &[u8],
+        a: (u32, u32, &[u64]),
+        b: (u32, u32, &[u64]),
+        k: usize,
+        buf: &mut Vec<u32>,
+    ) -> Overlap {
+        let keeps = |bits: &[u64], p: u32| {
+            bits.get(p as usize / 64)
+                .is_some_and(|w| w >> (p % 64) & 1 != 0)
+        };
+        self.remeasure_by(
+            runs,
+            (a.0, a.1, |p| keeps(a.2, p)),
+            (b.0, b.1, |p| keeps(b.2, p)),
+            k,
+            buf,
+        )
+    }
+
+    /// [`Evidence::remeasure`] with each side as (tokens, distinct
+    /// shingles, whether the shingle at a position is still evidence).
+    fn remeasure_by(
+        &self,
+        runs: &[u8],
+        (a_tokens, a_distinct, a_keeps): (u32, u32, impl Fn(u32) -> bool),
+        (b_tokens, b_distinct, b_keeps): (u32, u32, impl Fn(u32) -> bool),
+        k: usize,
+        buf: &mut Vec<u32>,
+    ) -> Overlap {
+        let mut side = |runs: &[u8], tokens: u32, keeps: &dyn Fn(u32) -> bool| {
             buf.clear();
             for_each_position(runs, |p| {
-                if s.seq
-                    .get(p as usize)
-                    .is_some_and(|&h| stock.is_empty() || !stock.contains(h))
-                {
+                if keeps(p) {
                     buf.push(p);
                 }
             });
-            covered_at(s.tokens, buf, k)
+            covered_at(tokens, buf, k)
         };
         let (a_runs, b_runs) = runs.split_at((self.a_bytes as usize).min(runs.len()));
-        let a_cov = side(a_runs, &a);
-        let b_cov = side(b_runs, &b);
+        let a_cov = side(a_runs, a_tokens, &a_keeps);
+        let b_cov = side(b_runs, b_tokens, &b_keeps);
         overlap_of(
             self.shared,
             a_cov,
             b_cov,
-            (a.tokens, a.distinct),
-            (b.tokens, b.distinct),
+            (a_tokens, a_distinct),
+            (b_tokens, b_distinct),
         )
+    }
+}
+
+/// Appends to `out` one bit a position of `seq`, set where its shingle is
+/// not in `stock` (`ceil(len / 64)` words, position `p` at bit `p % 64` of
+/// word `p / 64`): what [`Evidence::remeasure_bits`] reads of a side.
+pub fn kept_bits(seq: &[u64], stock: &Stock, out: &mut Vec<u64>) {
+    for chunk in seq.chunks(64) {
+        let mut w = 0u64;
+        for (i, &h) in chunk.iter().enumerate() {
+            if stock.is_empty() || !stock.contains(h) {
+                w |= 1 << i;
+            }
+        }
+        out.push(w);
     }
 }
 
@@ -878,6 +940,17 @@ mod tests {
                 assert_eq!(ev.len(), runs.len() - 3, "round {round}");
                 assert_eq!(ev.shared, first.shared_shingles);
                 let again = ev.remeasure(&runs[3..], side(&a), side(&b), &after, 5, &mut buf);
+                let (mut a_bits, mut b_bits) = (Vec::new(), Vec::new());
+                kept_bits(&a, &after, &mut a_bits);
+                kept_bits(&b, &after, &mut b_bits);
+                let by_bits = ev.remeasure_bits(
+                    &runs[3..],
+                    (side(&a).tokens, side(&a).distinct, &a_bits),
+                    (side(&b).tokens, side(&b).distinct, &b_bits),
+                    5,
+                    &mut buf,
+                );
+                assert_eq!(by_bits, again, "round {round}, loaded_is_b {loaded_is_b}");
                 v.load(side(loaded));
                 let want = v.measure_as(side(other), &after, 5, loaded_is_b);
                 assert_eq!(again, want, "round {round}, loaded_is_b {loaded_is_b}");
@@ -957,6 +1030,11 @@ mod tests {
             &mut buf,
         );
         assert_eq!((o.a_words, o.b_words), (14, 0));
+        // The same from the sides' bits (a short side has fewer words).
+        let mut short = Vec::new();
+        kept_bits(&a[..10], &Stock::default(), &mut short);
+        let o_bits = ev.remeasure_bits(&runs, (34, 30, &short), (34, 30, &[]), 5, &mut buf);
+        assert_eq!(o_bits, o);
     }
 
     #[test]
