@@ -1354,7 +1354,8 @@ pub(crate) fn pipeline(
     // A partition of a store of (hash, doc) postings as (hash, node)
     // postings, sorted by hash (the nodes of a hash in no order); the other
     // copies of a text are left out (a node counts once). The `FINGERPRINT`
-    // mark is kept.
+    // mark is kept. Most shingles held by one node only are left out too,
+    // and given as how many of them are fingerprints.
     let node_part = |reader: &store::Reader, part: &store::Partition<store::Ordered>| {
         let v = noted(part.read(reader), &note_read_error);
         // (`Ordered` wraps a posting: the vector is reused in place.)
@@ -1365,8 +1366,12 @@ pub(crate) fn pipeline(
                 (n != u32::MAX).then_some((h, n | (d & FINGERPRINT)))
             })
             .collect();
-        store::sort_postings(&mut v, PARTITION_BITS);
-        v
+        // (A shingle of one text only is left out, its fingerprints counted.)
+        let mut single_fingerprints = 0u64;
+        store::sort_postings(&mut v, PARTITION_BITS, |p| {
+            single_fingerprints += u64::from(p.1 & FINGERPRINT != 0);
+        });
+        (v, single_fingerprints)
     };
 
     // Document frequency of every shingle, over distinct texts, one hash
@@ -1425,11 +1430,11 @@ pub(crate) fn pipeline(
             taken
                 .into_par_iter()
                 .map(|part| {
-                    let all = node_part(&reader, &part);
+                    let (all, mut fingerprints) = node_part(&reader, &part);
                     drop(part);
                     let mut stock = Vec::new();
                     let mut wide = Vec::new();
-                    let (mut pairs, mut fingerprints, mut over_cap) = (Vec::new(), 0u64, 0u64);
+                    let (mut pairs, mut over_cap) = (Vec::new(), 0u64);
                     let mut nodes: Vec<u32> = Vec::new();
                     for r in candidates::equal_runs(&all, |p| p.0) {
                         let run = &all[r];
