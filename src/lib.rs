@@ -1848,7 +1848,7 @@ pub(crate) fn pipeline(
                             node_bits[slot[n as usize] as usize].as_slice(),
                         )
                     };
-                    let o = ev.remeasure_bits(
+                    let o = ev.remeasure(
                         &evidence_runs[g as usize][at..at + ev.len()],
                         side(e.a),
                         side(e.b),

@@ -411,10 +411,10 @@ pub(crate) fn sort_postings(
     const ALONE: u32 = u32::MAX;
     let mut kept = 0u32;
     for n in at.iter_mut() {
-        let count = *n;
-        *n = if count == 1 { ALONE } else { kept };
-        if count != 1 {
-            kept += count;
+        if *n == 1 {
+            *n = ALONE;
+        } else {
+            (*n, kept) = (kept, kept + *n);
         }
     }
     let mut out: Vec<Posting> = vec![(0, 0); kept as usize];

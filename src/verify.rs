@@ -597,81 +597,37 @@ impl Evidence {
         self.len() == 0
     }
 
-    /// The pair's overlap with `stock` (holding at least the stock it was
-    /// measured with): `runs` is its part of the runs list, `a` and `b` the
-    /// two sides as measured. A position past the end of its side's
-    /// sequence (one that could not be read back) is left out.
+    /// The pair's overlap under a larger stock (holding at least the stock
+    /// it was measured with): `runs` is its part of the runs list; each
+    /// side is given as its token and distinct shingle counts and its
+    /// [`kept_bits`] under that stock, so that a text in many pairs is
+    /// looked up once, not once a pair, and its evidence tested against a
+    /// few cache lines instead of its sequence's. A position past the end
+    /// of its side's bits (a sequence that could not be read back) is left
+    /// out.
     pub fn remeasure(
         &self,
         runs: &[u8],
-        a: SeqSide<'_>,
-        b: SeqSide<'_>,
-        stock: &Stock,
+        (a_tokens, a_distinct, a_bits): (u32, u32, &[u64]),
+        (b_tokens, b_distinct, b_bits): (u32, u32, &[u64]),
         k: usize,
         buf: &mut Vec<u32>,
     ) -> Overlap {
-        let keeps = |s: &SeqSide<'_>, p: u32| {
-            s.seq
-                .get(p as usize)
-                .is_some_and(|&h| stock.is_empty() || !stock.contains(h))
-        };
-        self.remeasure_by(
-            runs,
-            (a.tokens, a.distinct, |p| keeps(&a, p)),
-            (b.tokens, b.distinct, |p| keeps(&b, p)),
-            k,
-            buf,
-        )
-    }
-
-    /// The same as [`Evidence::remeasure`], each side given as its token
-    /// and distinct shingle counts and its [`kept_bits`] under the larger
-    /// stock instead of its shingles: a text in many pairs is then looked
-    /// up once, not once a pair, and its evidence tested against a few
-    /// cache lines instead of its sequence's (a unit test compares the two).
-    pub fn remeasure_bits(
-        &self,
-        runs: &[u8],
-        a: (u32, u32, &[u64]),
-        b: (u32, u32, &[u64]),
-        k: usize,
-        buf: &mut Vec<u32>,
-    ) -> Overlap {
-        let keeps = |bits: &[u64], p: u32| {
-            bits.get(p as usize / 64)
-                .is_some_and(|w| w >> (p % 64) & 1 != 0)
-        };
-        self.remeasure_by(
-            runs,
-            (a.0, a.1, |p| keeps(a.2, p)),
-            (b.0, b.1, |p| keeps(b.2, p)),
-            k,
-            buf,
-        )
-    }
-
-    /// [`Evidence::remeasure`] with each side as (tokens, distinct
-    /// shingles, whether the shingle at a position is still evidence).
-    fn remeasure_by(
-        &self,
-        runs: &[u8],
-        (a_tokens, a_distinct, a_keeps): (u32, u32, impl Fn(u32) -> bool),
-        (b_tokens, b_distinct, b_keeps): (u32, u32, impl Fn(u32) -> bool),
-        k: usize,
-        buf: &mut Vec<u32>,
-    ) -> Overlap {
-        let mut side = |runs: &[u8], tokens: u32, keeps: &dyn Fn(u32) -> bool| {
+        let mut side = |runs: &[u8], tokens: u32, bits: &[u64]| {
             buf.clear();
             for_each_position(runs, |p| {
-                if keeps(p) {
+                if bits
+                    .get(p as usize / 64)
+                    .is_some_and(|w| w >> (p % 64) & 1 != 0)
+                {
                     buf.push(p);
                 }
             });
             covered_at(tokens, buf, k)
         };
         let (a_runs, b_runs) = runs.split_at((self.a_bytes as usize).min(runs.len()));
-        let a_cov = side(a_runs, a_tokens, &a_keeps);
-        let b_cov = side(b_runs, b_tokens, &b_keeps);
+        let a_cov = side(a_runs, a_tokens, a_bits);
+        let b_cov = side(b_runs, b_tokens, b_bits);
         overlap_of(
             self.shared,
             a_cov,
@@ -684,12 +640,12 @@ impl Evidence {
 
 /// Appends to `out` one bit a position of `seq`, set where its shingle is
 /// not in `stock` (`ceil(len / 64)` words, position `p` at bit `p % 64` of
-/// word `p / 64`): what [`Evidence::remeasure_bits`] reads of a side.
+/// word `p / 64`): what [`Evidence::remeasure`] reads of a side.
 pub fn kept_bits(seq: &[u64], stock: &Stock, out: &mut Vec<u64>) {
     for chunk in seq.chunks(64) {
         let mut w = 0u64;
         for (i, &h) in chunk.iter().enumerate() {
-            if stock.is_empty() || !stock.contains(h) {
+            if !stock.contains(h) {
                 w |= 1 << i;
             }
         }
@@ -939,24 +895,26 @@ mod tests {
                 let ev = v.keep_evidence(loaded_is_b, &mut runs);
                 assert_eq!(ev.len(), runs.len() - 3, "round {round}");
                 assert_eq!(ev.shared, first.shared_shingles);
-                let again = ev.remeasure(&runs[3..], side(&a), side(&b), &after, 5, &mut buf);
-                let (mut a_bits, mut b_bits) = (Vec::new(), Vec::new());
-                kept_bits(&a, &after, &mut a_bits);
-                kept_bits(&b, &after, &mut b_bits);
-                let by_bits = ev.remeasure_bits(
-                    &runs[3..],
-                    (side(&a).tokens, side(&a).distinct, &a_bits),
-                    (side(&b).tokens, side(&b).distinct, &b_bits),
-                    5,
-                    &mut buf,
-                );
-                assert_eq!(by_bits, again, "round {round}, loaded_is_b {loaded_is_b}");
+                // Each side as the bits of its positions still evidence.
+                let remeasure = |stock: &Stock, buf: &mut Vec<u32>| {
+                    let (mut a_bits, mut b_bits) = (Vec::new(), Vec::new());
+                    kept_bits(&a, stock, &mut a_bits);
+                    kept_bits(&b, stock, &mut b_bits);
+                    ev.remeasure(
+                        &runs[3..],
+                        (side(&a).tokens, side(&a).distinct, &a_bits),
+                        (side(&b).tokens, side(&b).distinct, &b_bits),
+                        5,
+                        buf,
+                    )
+                };
+                let again = remeasure(&after, &mut buf);
                 v.load(side(loaded));
                 let want = v.measure_as(side(other), &after, 5, loaded_is_b);
                 assert_eq!(again, want, "round {round}, loaded_is_b {loaded_is_b}");
                 checked_change += usize::from(want != first);
                 // With the same stock, the evidence gives the first measure back.
-                let same = ev.remeasure(&runs[3..], side(&a), side(&b), &before, 5, &mut buf);
+                let same = remeasure(&before, &mut buf);
                 assert_eq!(same, first, "round {round}");
             }
         }
@@ -1021,20 +979,10 @@ mod tests {
         let mut runs = Vec::new();
         let ev = v.keep_evidence(false, &mut runs);
         let mut buf = Vec::new();
-        let o = ev.remeasure(
-            &runs,
-            side(&a[..10]),
-            side(&[]),
-            &Stock::default(),
-            5,
-            &mut buf,
-        );
-        assert_eq!((o.a_words, o.b_words), (14, 0));
-        // The same from the sides' bits (a short side has fewer words).
         let mut short = Vec::new();
         kept_bits(&a[..10], &Stock::default(), &mut short);
-        let o_bits = ev.remeasure_bits(&runs, (34, 30, &short), (34, 30, &[]), 5, &mut buf);
-        assert_eq!(o_bits, o);
+        let o = ev.remeasure(&runs, (34, 30, &short), (34, 30, &[]), 5, &mut buf);
+        assert_eq!((o.a_words, o.b_words), (14, 0));
     }
 
     #[test]
