@@ -383,11 +383,47 @@ impl std::fmt::Debug for ProgressSlot {
 /// Stories whose passages are computed together, in parallel, when written.
 const STORY_BATCH: usize = 512;
 
+/// `make(i)` for each of `n` stories, in order: in batches of
+/// [`STORY_BATCH`], each made in parallel. Once a member's file had to be
+/// waited for (`cold`), the files `paths(range)` of the batch after are read
+/// ahead while a batch is made (see `load::Prefetch`).
+fn stories_in_batches<T: Send>(
+    n: usize,
+    cold: &std::sync::atomic::AtomicBool,
+    paths: impl Fn(std::ops::Range<usize>) -> Vec<PathBuf>,
+    make: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
+    let mut prefetch = load::Prefetch::new();
+    let mut out = Vec::with_capacity(n);
+    let mut batches = (0..n)
+        .step_by(STORY_BATCH)
+        .map(|start| start..(start + STORY_BATCH).min(n))
+        .peekable();
+    while let Some(batch) = batches.next() {
+        prefetch.keep_ahead(
+            cold,
+            || paths(batch.clone()),
+            || batches.peek().map_or_else(Vec::new, |b| paths(b.clone())),
+        );
+        out.par_extend(batch.into_par_iter().map(&make));
+    }
+    out
+}
+
 /// A batch of stories ready to be written: each story (made now when its
 /// passages were pending) and what the renderer made of it.
 type Rendered<'a, T> = Vec<(std::borrow::Cow<'a, Story>, T)>;
 
 impl Outcome {
+    /// The files of the members of stories `r`.
+    fn member_paths(&self, r: std::ops::Range<usize>) -> Vec<PathBuf> {
+        self.stories[r]
+            .iter()
+            .flat_map(|s| &s.members)
+            .map(|m| self.documents[m.doc as usize].path.clone())
+            .collect()
+    }
+
     fn pending_story(&self, p: &Pending, i: usize) -> (Story, Vec<LoadError>) {
         let ctx = StoryContext {
             documents: &self.documents,
@@ -495,13 +531,6 @@ impl Outcome {
         // Members' files not in memory are read ahead, a batch ahead (see
         // `load::Prefetch`).
         let mut prefetch = load::Prefetch::new();
-        let members_of = |r: Option<&std::ops::Range<usize>>| -> Vec<PathBuf> {
-            r.map_or(&[][..], |r| &self.stories[r.clone()])
-                .iter()
-                .flat_map(|s| &s.members)
-                .map(|m| self.documents[m.doc as usize].path.clone())
-                .collect()
-        };
         loop {
             let next = batches.next();
             if next.is_none() && ready.is_none() {
@@ -510,8 +539,12 @@ impl Outcome {
             if let Some(p) = &self.pending {
                 prefetch.keep_ahead(
                     &p.cold,
-                    || members_of(next.as_ref()),
-                    || members_of(batches.peek()),
+                    || next.clone().map_or_else(Vec::new, |r| self.member_paths(r)),
+                    || {
+                        batches
+                            .peek()
+                            .map_or_else(Vec::new, |r| self.member_paths(r.clone()))
+                    },
                 );
             }
             let make = &make;
@@ -554,10 +587,12 @@ impl Outcome {
         let before = self.errors.len();
         if let Some(p) = &self.pending {
             let t = Instant::now();
-            let done: Vec<(Story, Vec<LoadError>)> = (0..self.stories.len())
-                .into_par_iter()
-                .map(|i| self.pending_story(p, i))
-                .collect();
+            let done = stories_in_batches(
+                self.stories.len(),
+                &p.cold,
+                |r| self.member_paths(r),
+                |i| self.pending_story(p, i),
+            );
             let mut stories = Vec::with_capacity(done.len());
             let mut errs = Vec::new();
             for (s, e) in done {
@@ -1977,32 +2012,21 @@ pub(crate) fn pipeline(
                 .any(|&d| r.contains(&documents[d as usize].path)),
             Passages::Later => false,
         };
-        // The files a batch of stories reads.
-        let paths_of = |batch: &[(Vec<u32>, Vec<u32>)]| -> Vec<PathBuf> {
-            batch
+        // The files of a range of stories that read theirs now.
+        let paths_of = |r: std::ops::Range<usize>| -> Vec<PathBuf> {
+            story_docs[r]
                 .iter()
                 .filter(|(_, docs)| wanted(docs))
                 .flat_map(|(_, docs)| docs.iter().map(|&d| documents[d as usize].path.clone()))
                 .collect()
         };
-        let mut prefetch = load::Prefetch::new();
-        let mut results: Vec<(Story, Vec<LoadError>)> = Vec::with_capacity(story_docs.len());
-        let mut batches = story_docs.chunks(STORY_BATCH).peekable();
-        while let Some(batch) = batches.next() {
-            // (Stories made later read no file here: nothing is asked.)
-            prefetch.keep_ahead(
-                &cold,
-                || paths_of(batch),
-                || batches.peek().map_or_else(Vec::new, |b| paths_of(b)),
-            );
-            results.par_extend(batch.par_iter().map(|(nodes, docs)| {
-                if !later {
-                    progress.advance(1);
-                }
-                make_story(&ctx, nodes, docs, wanted(docs))
-            }));
-        }
-        drop(prefetch);
+        let results = stories_in_batches(story_docs.len(), &cold, paths_of, |i| {
+            let (nodes, docs) = &story_docs[i];
+            if !later {
+                progress.advance(1);
+            }
+            make_story(&ctx, nodes, docs, wanted(docs))
+        });
         let mut stories = Vec::with_capacity(results.len());
         for (s, errs) in results {
             stories.push(s);
