@@ -183,42 +183,102 @@ pub fn count_pairs(pairs: &mut [u64], min_shared: u32) -> Vec<(u64, u32)> {
         .collect()
 }
 
-/// The LSH pairs of `nodes` nodes whose band keys `keys(n)` gives (one per
-/// band, or none), as `a << 32 | b` with `a < b`, sorted and distinct.
-pub fn lsh_pairs<'a>(
-    nodes: usize,
-    bands: usize,
-    keys: impl Fn(u32) -> &'a [u64] + Sync,
-) -> Vec<u64> {
-    let mut lsh_pairs: Vec<u64> = Vec::new();
+/// The LSH pairs of `nodes`, given as `(node, band keys)` (one key per
+/// band, or fewer: a node without a key in a band is in no bucket of it;
+/// each node once, in any order), as `a << 32 | b` with `a < b`, sorted and
+/// distinct.
+///
+/// The bands are bucketed in parallel, one band per task, each task reading
+/// its key of every node in the order given (the caller gives the nodes in
+/// the order their keys sit in memory) into a buffer it keeps for its next
+/// band. A band's entries are ordered by key and node, so that a bucket of
+/// more than 64 lists its nodes ascending.
+pub fn lsh_pairs(nodes: &[(u32, &[u64])], bands: usize) -> Vec<u64> {
+    let mut lsh_pairs: Vec<u64> = (0..bands)
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(keyed, scratch, at), band| {
+                keyed.clear();
+                keyed.extend(
+                    nodes
+                        .iter()
+                        .filter_map(|&(n, keys)| keys.get(band).map(|&k| (k, n))),
+                );
+                sort_keyed(keyed, scratch, at);
+                let mut out = Vec::new();
+                bucket_pairs(keyed, &mut out);
+                out
+            },
+        )
+        .collect::<Vec<Vec<u64>>>()
+        .concat();
+    sort_pairs(&mut lsh_pairs);
+    lsh_pairs.dedup();
+    lsh_pairs
+}
+
+/// The pairs of one band's buckets, appended to `out`: `keyed` holds its
+/// `(key, node)` entries sorted. A bucket of `n > 64` nodes yields `n − 1`
+/// pairs or so (each node with the bucket's first and with its
+/// predecessor), not `n²/2`.
+fn bucket_pairs(keyed: &[(u64, u32)], out: &mut Vec<u64>) {
     let pair = |x: u32, y: u32| ((x.min(y) as u64) << 32) | x.max(y) as u64;
-    for band in 0..bands {
-        let mut keyed: Vec<(u64, u32)> = (0..nodes as u32)
-            .into_par_iter()
-            .filter_map(|n| keys(n).get(band).map(|&k| (k, n)))
-            .collect();
-        keyed.par_sort_unstable();
-        for r in equal_runs(&keyed, |k| k.0) {
-            let run = &keyed[r];
-            if run.len() <= 64 {
-                for x in 0..run.len() {
-                    for y in x + 1..run.len() {
-                        lsh_pairs.push(pair(run[x].1, run[y].1));
-                    }
+    for r in equal_runs(keyed, |k| k.0) {
+        let run = &keyed[r];
+        if run.len() <= 64 {
+            for x in 0..run.len() {
+                for y in x + 1..run.len() {
+                    out.push(pair(run[x].1, run[y].1));
                 }
-            } else {
-                for x in 1..run.len() {
-                    lsh_pairs.push(pair(run[0].1, run[x].1));
-                    if x > 1 {
-                        lsh_pairs.push(pair(run[x - 1].1, run[x].1));
-                    }
+            }
+        } else {
+            for x in 1..run.len() {
+                out.push(pair(run[0].1, run[x].1));
+                if x > 1 {
+                    out.push(pair(run[x - 1].1, run[x].1));
                 }
             }
         }
     }
-    lsh_pairs.par_sort_unstable();
-    lsh_pairs.dedup();
-    lsh_pairs
+}
+
+/// Sorts `(key, node)` entries as `sort_unstable` does, for keys that are
+/// hashes (uniform in their top bits): a counting pass puts them in
+/// buckets by the top bits of the key, about eight entries to a bucket, and
+/// each bucket is then sorted alone, in the cache; several times faster
+/// than a comparison sort of the whole. `scratch` and `at` are working
+/// space, kept by the caller for the next call.
+fn sort_keyed(v: &mut Vec<(u64, u32)>, scratch: &mut Vec<(u64, u32)>, at: &mut Vec<u32>) {
+    let n = v.len();
+    if n < 256 {
+        v.sort_unstable();
+        return;
+    }
+    let bits = (n / 8).ilog2().min(20);
+    let (shift, buckets) = (64 - bits, 1usize << bits);
+    at.clear();
+    at.resize(buckets + 1, 0);
+    for &(k, _) in v.iter() {
+        at[(k >> shift) as usize + 1] += 1;
+    }
+    for b in 0..buckets {
+        at[b + 1] += at[b];
+    }
+    scratch.clear();
+    scratch.resize(n, (0, 0));
+    for &e in v.iter() {
+        let b = (e.0 >> shift) as usize;
+        scratch[at[b] as usize] = e;
+        at[b] += 1;
+    }
+    // (`at[b]` is now where bucket `b + 1` starts.)
+    let mut from = 0;
+    for &to in &at[..buckets] {
+        scratch[from..to as usize].sort_unstable();
+        from = to as usize;
+    }
+    std::mem::swap(v, scratch);
 }
 
 /// Merges the counted fingerprint pairs and the LSH pairs (both ascending)
@@ -275,7 +335,12 @@ pub fn candidates(
     drop(fp_pairs);
     stats.fingerprint_pairs = counted.len() as u64;
     let n_bands = bands.iter().map(Vec::len).max().unwrap_or(0);
-    let lsh = lsh_pairs(bands.len(), n_bands, |n| &bands[n as usize]);
+    let nodes: Vec<(u32, &[u64])> = bands
+        .iter()
+        .enumerate()
+        .map(|(n, b)| (n as u32, b.as_slice()))
+        .collect();
+    let lsh = lsh_pairs(&nodes, n_bands);
     stats.lsh_pairs = lsh.len() as u64;
     let out = merge(&counted, &lsh);
     stats.candidates = out.len() as u64;
@@ -370,5 +435,84 @@ mod tests {
         let (c, _) = candidates(&fps, &bands, 10, 2);
         assert!(c.len() < 2 * n, "{}", c.len());
         assert!(c.len() >= n - 1);
+    }
+
+    /// The LSH pairs as first written: each band's entries sorted whole.
+    fn lsh_pairs_by_comparison(nodes: &[(u32, &[u64])], bands: usize) -> Vec<u64> {
+        let mut pairs = Vec::new();
+        for band in 0..bands {
+            let mut keyed: Vec<(u64, u32)> = nodes
+                .iter()
+                .filter_map(|&(n, k)| k.get(band).map(|&k| (k, n)))
+                .collect();
+            keyed.sort_unstable();
+            bucket_pairs(&keyed, &mut pairs);
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+
+    #[test]
+    fn bucketed_key_sort_sorts_like_sort_unstable() {
+        let mut x = 3u64;
+        let mut next = || {
+            x = crate::hash::splitmix64(x);
+            x
+        };
+        // Uniform keys; keys all in the lowest bucket; few distinct keys
+        // (equal keys ordered by node); lengths around the cut-off.
+        for (len, mask) in [
+            (255, u64::MAX),
+            (256, u64::MAX),
+            (5000, u64::MAX),
+            (3000, 0xFFFF),
+            (3000, 0x7 << 61),
+            (70_000, u64::MAX),
+        ] {
+            let mut v: Vec<(u64, u32)> = (0..len)
+                .map(|_| (next() & mask, next() as u32 % 997))
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            let (mut scratch, mut at) = (Vec::new(), Vec::new());
+            sort_keyed(&mut v, &mut scratch, &mut at);
+            assert_eq!(v, want, "{len} entries, mask {mask:x}");
+        }
+    }
+
+    #[test]
+    fn lsh_pairs_do_not_depend_on_node_order_and_match_a_whole_sort() {
+        let mut x = 11u64;
+        let mut next = || {
+            x = crate::hash::splitmix64(x);
+            x
+        };
+        // 3,000 nodes, 6 bands, keys from a few hundred values (buckets of
+        // every size, some over 64) or unique, and some nodes with fewer
+        // bands than the others.
+        let keys: Vec<Vec<u64>> = (0..3000)
+            .map(|i| {
+                let bands = if i % 97 == 0 { 2 } else { 6 };
+                (0..bands)
+                    .map(|b| match next() % 4 {
+                        0 => next(),
+                        1 => (7 << 60) | (b as u64),
+                        _ => (next() % 300) << 40,
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut nodes: Vec<(u32, &[u64])> = keys
+            .iter()
+            .enumerate()
+            .map(|(n, k)| (n as u32, k.as_slice()))
+            .collect();
+        let want = lsh_pairs_by_comparison(&nodes, 6);
+        assert!(want.len() > 3000, "{} pairs", want.len());
+        assert_eq!(lsh_pairs(&nodes, 6), want);
+        nodes.reverse();
+        nodes.swap(5, 2000);
+        assert_eq!(lsh_pairs(&nodes, 6), want);
     }
 }

@@ -1537,11 +1537,18 @@ pub(crate) fn pipeline(
         .concat();
     drop(pair_store);
     cstats.fingerprint_pairs = counted.len() as u64;
-    let node_bands = |n: u32| -> &[u64] {
-        let d = node_rep[n as usize] as usize;
-        &doc_bands[doc_band_at[d] as usize..doc_band_at[d + 1] as usize]
-    };
-    let lsh = candidates::lsh_pairs(node_rep.len(), bands_rows.bands, node_bands);
+    let doc_bands_of =
+        |d: usize| -> &[u64] { &doc_bands[doc_band_at[d] as usize..doc_band_at[d + 1] as usize] };
+    let node_bands = |n: u32| doc_bands_of(node_rep[n as usize] as usize);
+    // (The nodes' keys read in the order they were stored: by document.)
+    let stored: Vec<(u32, &[u64])> = rep_node
+        .iter()
+        .enumerate()
+        .filter(|&(_, &n)| n != u32::MAX)
+        .map(|(d, &n)| (n, doc_bands_of(d)))
+        .collect();
+    let lsh = candidates::lsh_pairs(&stored, bands_rows.bands);
+    drop(stored);
     cstats.lsh_pairs = lsh.len() as u64;
     let cands = candidates::merge(&counted, &lsh);
     drop(counted);
