@@ -341,9 +341,9 @@ pub(crate) struct Pending {
     progress: ProgressSlot,
     /// The sketch stage's sequences, for the passage stage.
     sketched: Option<KeptSketches>,
-    /// Set when a member's file had to be waited for (then the members of
-    /// the batches of stories to come are read ahead).
-    cold: std::sync::atomic::AtomicBool,
+    /// Members' files that had to be waited for (once a batch had enough,
+    /// the members of the batches of stories to come are read ahead).
+    cold: load::Cold,
 }
 
 /// The sketch stage's shingle sequences and text hashes, owned (see
@@ -384,12 +384,12 @@ impl std::fmt::Debug for ProgressSlot {
 const STORY_BATCH: usize = 512;
 
 /// `make(i)` for each of `n` stories, in order: in batches of
-/// [`STORY_BATCH`], each made in parallel. Once a member's file had to be
+/// [`STORY_BATCH`], each made in parallel. Once enough members' files had to be
 /// waited for (`cold`), the files `paths(range)` of the batch after are read
 /// ahead while a batch is made (see `load::Prefetch`).
 fn stories_in_batches<T: Send>(
     n: usize,
-    cold: &std::sync::atomic::AtomicBool,
+    cold: &load::Cold,
     paths: impl Fn(std::ops::Range<usize>) -> Vec<PathBuf>,
     make: impl Fn(usize) -> T + Sync + Send,
 ) -> Vec<T> {
@@ -717,7 +717,7 @@ thread_local! {
 fn sketch_file(
     path: &std::path::Path,
     cfg: &Config,
-    cold: Option<&std::sync::atomic::AtomicBool>,
+    cold: Option<&load::Cold>,
 ) -> Result<Sketched, LoadError> {
     let text = load::read_noting(path, cfg.max_file_bytes, cold)?;
     Ok(sketch_text(path, &text, cfg))
@@ -984,8 +984,8 @@ pub(crate) struct StoryContext<'a> {
     pub stock: &'a verify::Stock,
     /// Bytes of each article when they were read elsewhere (by document).
     pub data: Option<&'a [Vec<u8>]>,
-    /// Set when a member's file had to be waited for.
-    pub cold: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Counts the members' files that had to be waited for.
+    pub cold: Option<&'a load::Cold>,
     /// What the sketch stage kept of each article, when at hand.
     pub sketched: Option<SketchedStore<'a>>,
     /// The parameters.
@@ -1275,9 +1275,9 @@ pub(crate) fn pipeline(
     let batch = (rayon::current_num_threads() * 256).max(1024);
     let mut inputs = inputs.into_iter();
     // Files not in memory are read ahead from the batch after the one that
-    // met them (see `load::Prefetch`).
+    // met enough of them (see `load::Prefetch`).
     let mut prefetch = load::Prefetch::new();
-    let cold = std::sync::atomic::AtomicBool::new(false);
+    let cold = load::Cold::default();
     let paths_of = |chunk: &[Input]| -> Vec<PathBuf> {
         chunk
             .iter()
@@ -1992,7 +1992,7 @@ pub(crate) fn pipeline(
     let stories: Vec<Story> = {
         // Members' files not in memory are read ahead, a batch of stories
         // ahead, as when passages are made while writing.
-        let cold = std::sync::atomic::AtomicBool::new(false);
+        let cold = load::Cold::default();
         let ctx = StoryContext {
             documents: &documents,
             node_weight: &node_weight,
@@ -2053,7 +2053,7 @@ pub(crate) fn pipeline(
             ms: std::sync::atomic::AtomicU64::new(0),
             progress: ProgressSlot::default(),
             sketched: seqs.map(|seqs| KeptSketches { seqs, text_hash }),
-            cold: std::sync::atomic::AtomicBool::new(false),
+            cold: load::Cold::default(),
         });
     }
     stats.timings_ms.passages = ms(t);

@@ -151,16 +151,30 @@ pub fn read(path: &Path, max_bytes: u64) -> Result<Text, LoadError> {
     read_noting(path, max_bytes, None)
 }
 
-/// [`read`], and when `cold` is given, sets it if the file's first bytes
-/// were not in memory (the system's page cache) and had to be waited for:
-/// the sign that reading ahead would pay (see [`Prefetch`]). Asking costs
-/// nothing: the first read is made without waiting (`RWF_NOWAIT`), and only
-/// when that finds nothing in memory is it made again, waiting.
-pub fn read_noting(
-    path: &Path,
-    max_bytes: u64,
-    cold: Option<&std::sync::atomic::AtomicBool>,
-) -> Result<Text, LoadError> {
+/// How many files a stage's reads found not in memory (the system's page
+/// cache) since [`Prefetch::keep_ahead`] last looked: shared by the threads
+/// that read, counted by [`read_noting`].
+#[derive(Debug, Default)]
+pub struct Cold(std::sync::atomic::AtomicU32);
+
+impl Cold {
+    /// Counts one file found not in memory.
+    pub fn note(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The files counted since the last call, counting anew from 0.
+    pub fn take(&self) -> u32 {
+        self.0.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// [`read`], and when `cold` is given, counts the file there if its first
+/// bytes were not in memory (the system's page cache) and had to be waited
+/// for: the sign that reading ahead would pay (see [`Prefetch`]). Asking
+/// costs nothing: the first read is made without waiting (`RWF_NOWAIT`),
+/// and only when that finds nothing in memory is it made again, waiting.
+pub fn read_noting(path: &Path, max_bytes: u64, cold: Option<&Cold>) -> Result<Text, LoadError> {
     use std::io::Read;
     let io = |e| LoadError::Io {
         path: path.to_path_buf(),
@@ -177,7 +191,7 @@ pub fn read_noting(
             match read_if_in_memory(&file, &mut buf[..first]) {
                 InMemory::Read(0) => return Ok((Vec::new(), true)),
                 InMemory::Read(n) => len = n,
-                InMemory::Nothing => cold.store(true, std::sync::atomic::Ordering::Relaxed),
+                InMemory::Nothing => cold.note(),
                 InMemory::Unknown => {}
             }
         }
@@ -246,8 +260,18 @@ fn read_if_in_memory(_: &fs::File, _: &mut [u8]) -> InMemory {
     InMemory::Unknown
 }
 
+/// Files of one batch that must have been found not in memory before
+/// [`Prefetch::keep_ahead`] starts reading ahead. Reading ahead opens every
+/// file of the batches that follow on a thread of its own (about 4 µs of
+/// system time a file, for each file in memory too), while a file read
+/// from the disk costs its reader 0.1–0.2 ms: worth it for a folder that
+/// is mostly out of memory, not for one whose page cache lost a few files
+/// (seen here in one run in four or five: 1 to 14 files of 18,846 lost,
+/// for which reading ahead opened 8,000 to 18,000 files again).
+pub const COLD_FILES: u32 = 8;
+
 /// Reads files ahead of their use, on a thread of its own, for a run that
-/// has met a file that was not in memory ([`read_noting`]): the system is asked to bring each
+/// has met files that were not in memory ([`read_noting`], [`COLD_FILES`]): the system is asked to bring each
 /// file into its page cache (`posix_fadvise(WILLNEED)`), which starts the
 /// disk reads without waiting for them, so that many are under way at once
 /// instead of one per worker. A folder not read for a while (or just
@@ -277,20 +301,22 @@ impl Prefetch {
     }
 
     /// For a stage that reads its files batch by batch, called before each
-    /// batch: once `cold` (a file read had to be waited for), asks for the
-    /// files of the batch after (`next`) to be read ahead, and the first
-    /// time also those of the batch about to be read (`now`), which the
-    /// thread can still get ahead of. Until then nothing is asked.
+    /// batch: once a batch had [`COLD_FILES`] or more files that were not
+    /// in memory (`cold`, counted since the last call), asks for the files
+    /// of the batch after (`next`) to be read ahead, and the first time
+    /// also those of the batch about to be read (`now`), which the thread
+    /// can still get ahead of; from then on, for every batch. Until then
+    /// nothing is asked.
     pub fn keep_ahead(
         &mut self,
-        cold: &std::sync::atomic::AtomicBool,
+        cold: &Cold,
         now: impl FnOnce() -> Vec<PathBuf>,
         next: impl FnOnce() -> Vec<PathBuf>,
     ) {
-        if !cold.load(std::sync::atomic::Ordering::Relaxed) {
-            return;
-        }
         if !self.following {
+            if cold.take() < COLD_FILES {
+                return;
+            }
             self.following = true;
             self.ahead(now());
         }
@@ -591,7 +617,7 @@ mod tests {
             let t = read(&path, 64 << 20).unwrap();
             assert_eq!(t.text.as_bytes(), &bytes[..], "{len} bytes");
             // The same when the first read is made without waiting.
-            let cold = std::sync::atomic::AtomicBool::new(false);
+            let cold = Cold::default();
             let t = read_noting(&path, 64 << 20, Some(&cold)).unwrap();
             assert_eq!(t.text.as_bytes(), &bytes[..], "{len} bytes, not waiting");
             // The limit is inclusive: a file of exactly the limit is read,
@@ -617,18 +643,14 @@ mod tests {
     /// is, where the system can tell (asserted on ext4), and is read whole.
     #[test]
     fn a_file_not_in_memory_is_noted_as_cold() {
-        use std::sync::atomic::{AtomicBool, Ordering};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.txt");
         let text = "Wire copy that was read a while ago. ".repeat(5000);
         fs::write(&path, &text).unwrap();
         read(&path, 1 << 20).unwrap();
-        let cold = AtomicBool::new(false);
+        let cold = Cold::default();
         assert_eq!(read_noting(&path, 1 << 20, Some(&cold)).unwrap().text, text);
-        assert!(
-            !cold.load(Ordering::Relaxed),
-            "a file just read is in memory"
-        );
+        assert_eq!(cold.take(), 0, "a file just read is in memory");
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
@@ -645,9 +667,46 @@ mod tests {
             drop(f);
             assert_eq!(read_noting(&path, 1 << 20, Some(&cold)).unwrap().text, text);
             if dropped && ext4 {
-                assert!(cold.load(Ordering::Relaxed), "dropped from memory");
+                assert_eq!(cold.take(), 1, "dropped from memory");
+                assert_eq!(cold.take(), 0, "counted once");
             }
         }
+    }
+
+    /// Reading ahead starts with the first batch that met [`COLD_FILES`]
+    /// files not in memory, asking for that batch and the next, and then
+    /// goes on for every batch; fewer cold files ask for nothing.
+    #[test]
+    fn reading_ahead_starts_once_enough_of_a_batch_was_cold() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let paths = |tag: &'static str| {
+            let asked = &asked;
+            move || {
+                asked.borrow_mut().push(tag);
+                Vec::new() // (no path: no thread is started)
+            }
+        };
+        let cold = Cold::default();
+        let mut p = Prefetch::new();
+        for _ in 0..COLD_FILES - 1 {
+            cold.note();
+        }
+        p.keep_ahead(&cold, paths("now 1"), paths("next 1"));
+        assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
+        // The count starts again for each batch: seven more are not enough.
+        for _ in 0..COLD_FILES - 1 {
+            cold.note();
+        }
+        p.keep_ahead(&cold, paths("now 2"), paths("next 2"));
+        assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
+        for _ in 0..COLD_FILES {
+            cold.note();
+        }
+        p.keep_ahead(&cold, paths("now 3"), paths("next 3"));
+        assert_eq!(*asked.borrow(), ["now 3", "next 3"]);
+        // Once started, every following batch is read ahead.
+        p.keep_ahead(&cold, paths("now 4"), paths("next 4"));
+        assert_eq!(*asked.borrow(), ["now 3", "next 3", "next 4"]);
     }
 
     /// The thread reading ahead opens a named pipe without waiting for a

@@ -117,8 +117,8 @@ pub struct Member<'a> {
     pub node: u32,
     /// Its bytes, when they were read elsewhere; `None`: read the file.
     pub data: Option<&'a [u8]>,
-    /// Set when its file had to be waited for (see [`load::read_noting`]).
-    pub cold: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Counts its file if it had to be waited for (see [`load::read_noting`]).
+    pub cold: Option<&'a load::Cold>,
     /// What the sketch stage found in it, when known.
     pub sketched: Option<Sketched<'a>>,
 }
