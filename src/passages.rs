@@ -216,6 +216,150 @@ fn find(p: &mut [u32], mut x: u32) -> u32 {
     x
 }
 
+/// In [`PassageTables`], a shingle's first run when it has none yet.
+const NO_RUN: u32 = u32::MAX;
+
+/// In [`PassageTables`], the holder of a shingle no text holds (only a
+/// member whose file changed since the sketch stage).
+const NO_TEXT: u32 = u32::MAX;
+
+thread_local! {
+    /// Each thread's tables for [`story_passages`], kept from one story to
+    /// the next: emptying them costs nothing (see [`crate::hash::SlotTable`]).
+    static TABLES: std::cell::RefCell<PassageTables> =
+        std::cell::RefCell::new(PassageTables::default());
+}
+
+/// A story's distinct shingles, one slot each, with what the passage
+/// search needs of each (arrays by slot, set when the slot is taken).
+#[derive(Default)]
+struct PassageTables {
+    slots: crate::hash::SlotTable,
+    /// The last distinct text seen holding the slot's shingle, and how
+    /// many distinct texts hold it.
+    holders: Vec<(u32, u32)>,
+    /// The first run holding the slot's shingle ([`NO_RUN`]: none yet).
+    first_run: Vec<u32>,
+    /// The slot of each position of each distinct text, text after text.
+    slot_of: Vec<u32>,
+}
+
+impl PassageTables {
+    /// The maximal runs of shared shingles of each member (in member
+    /// order), into `runs`, and in `parent` their union-find forest, runs
+    /// that hold a common shingle joined. A shingle is shared when two
+    /// distinct texts of the story hold it (or the story is of one text)
+    /// and it is not stock.
+    fn runs(
+        &mut self,
+        members: &[Member<'_>],
+        loaded: &[Option<Loaded<'_>>],
+        stock: &crate::verify::Stock,
+        runs: &mut Vec<Run>,
+        parent: &mut Vec<u32>,
+    ) {
+        // Distinct texts holding each shingle, and where the slots of each
+        // member's positions are: a member repeating a text takes that
+        // text's (unless its file changed since the sketch stage, which
+        // gave it other shingles: those are not counted as a text's).
+        let mut texts: Vec<(u32, std::ops::Range<usize>, &[u64])> = Vec::new();
+        // (A member repeating a text counts again: the table is only larger.)
+        let total = loaded.iter().flatten().map(|l| l.seq.len()).sum();
+        let cap = self.slots.reset(total);
+        if self.holders.len() < cap {
+            self.holders.resize(cap, (0, 0));
+            self.first_run.resize(cap, NO_RUN);
+        }
+        self.slot_of.clear();
+        let mut at: Vec<Option<std::ops::Range<usize>>> = Vec::with_capacity(members.len());
+        for (m, l) in members.iter().zip(loaded) {
+            let Some(l) = l else {
+                at.push(None);
+                continue;
+            };
+            let start = self.slot_of.len();
+            match texts.iter().find(|t| t.0 == m.node) {
+                Some((_, r, seq)) if *seq == &l.seq[..] => {
+                    at.push(Some(r.clone()));
+                    continue;
+                }
+                Some(_) => {
+                    // (Its shingles are not counted as a text's.)
+                    for &h in l.seq.iter() {
+                        let (s, new) = self.slots.insert(h);
+                        if new {
+                            self.holders[s] = (NO_TEXT, 0);
+                            self.first_run[s] = NO_RUN;
+                        }
+                        self.slot_of.push(s as u32);
+                    }
+                }
+                None => {
+                    for &h in l.seq.iter() {
+                        let (s, new) = self.slots.insert(h);
+                        let e = &mut self.holders[s];
+                        if new {
+                            *e = (m.node, 1);
+                            self.first_run[s] = NO_RUN;
+                        } else if e.0 != m.node {
+                            *e = (m.node, e.1 + 1);
+                        }
+                        self.slot_of.push(s as u32);
+                    }
+                    texts.push((m.node, start..self.slot_of.len(), &l.seq));
+                }
+            }
+            at.push(Some(start..self.slot_of.len()));
+        }
+        let single_text = texts.len() == 1;
+        let (slots, holders) = (&self.slots, &self.holders);
+        let shared = |s: u32| -> bool {
+            (single_text || holders[s as usize].1 >= 2) && !stock.contains(slots.key(s as usize))
+        };
+        // Maximal runs of shared shingles per member.
+        for (mi, r) in at.iter().enumerate() {
+            let Some(r) = r else { continue };
+            let pos = &self.slot_of[r.clone()];
+            let mut i = 0;
+            while i < pos.len() {
+                if !shared(pos[i]) {
+                    i += 1;
+                    continue;
+                }
+                let mut j = i;
+                while j + 1 < pos.len() && shared(pos[j + 1]) {
+                    j += 1;
+                }
+                runs.push(Run {
+                    member: mi as u32,
+                    first: i as u32,
+                    last: j as u32,
+                });
+                i = j + 1;
+            }
+        }
+        // Union runs that hold a common shingle.
+        parent.clear();
+        parent.extend(0..runs.len() as u32);
+        for (ri, run) in runs.iter().enumerate() {
+            let r = at[run.member as usize]
+                .as_ref()
+                .expect("a run's member is loaded");
+            for &s in &self.slot_of[r.start + run.first as usize..=r.start + run.last as usize] {
+                let other = self.first_run[s as usize];
+                if other == NO_RUN {
+                    self.first_run[s as usize] = ri as u32;
+                } else {
+                    let (a, b) = (find(parent, ri as u32), find(parent, other));
+                    if a != b {
+                        parent[a.max(b) as usize] = a.min(b);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Finds the passages of a story. `stock` holds the stock shingle hashes; `cfg` and `shingle_seed` as in the sketch stage.
 pub fn story_passages<'a>(
     members: &[Member<'a>],
@@ -256,70 +400,9 @@ pub fn story_passages<'a>(
             }
         }
     }
-    // Distinct texts holding each shingle.
-    let mut nodes_seen: Vec<u32> = Vec::new();
-    let mut holders: MixMap<u64, (u32, u32)> = MixMap::default();
-    holders.reserve(loaded.iter().flatten().map(|l| l.seq.len()).sum());
-    for (m, l) in members.iter().zip(&loaded) {
-        let Some(l) = l else { continue };
-        if nodes_seen.contains(&m.node) {
-            continue;
-        }
-        nodes_seen.push(m.node);
-        for &h in l.seq.iter() {
-            let e = holders.entry(h).or_insert((u32::MAX, 0));
-            if e.0 != m.node {
-                *e = (m.node, e.1 + 1);
-            }
-        }
-    }
-    let single_text = nodes_seen.len() == 1;
-    let shared = |h: u64| -> bool {
-        (single_text || holders.get(&h).is_some_and(|e| e.1 >= 2)) && !stock.contains(h)
-    };
-    // Maximal runs of shared shingles per member.
     let mut runs: Vec<Run> = Vec::new();
-    for (mi, l) in loaded.iter().enumerate() {
-        let Some(l) = l else { continue };
-        let mut i = 0;
-        while i < l.seq.len() {
-            if !shared(l.seq[i]) {
-                i += 1;
-                continue;
-            }
-            let mut j = i;
-            while j + 1 < l.seq.len() && shared(l.seq[j + 1]) {
-                j += 1;
-            }
-            runs.push(Run {
-                member: mi as u32,
-                first: i as u32,
-                last: j as u32,
-            });
-            i = j + 1;
-        }
-    }
-    // Union runs that hold a common shingle.
-    let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
-    let mut first_run: MixMap<u64, u32> = MixMap::default();
-    first_run.reserve(runs.iter().map(|r| (r.last - r.first + 1) as usize).sum());
-    for (ri, r) in runs.iter().enumerate() {
-        let l = loaded[r.member as usize].as_ref().expect("loaded");
-        for p in r.first..=r.last {
-            let h = l.seq[p as usize];
-            match first_run.get(&h) {
-                Some(&other) => {
-                    let (a, b) = (find(&mut parent, ri as u32), find(&mut parent, other));
-                    if a != b {
-                        parent[a.max(b) as usize] = a.min(b);
-                    }
-                }
-                None => {
-                    first_run.insert(h, ri as u32);
-                }
-            }
-        }
-    }
+    let mut parent: Vec<u32> = Vec::new();
+    TABLES.with_borrow_mut(|t| t.runs(members, &loaded, stock, &mut runs, &mut parent));
     let mut groups: MixMap<u32, Vec<u32>> = MixMap::default();
     for ri in 0..runs.len() as u32 {
         let root = find(&mut parent, ri);
@@ -439,6 +522,147 @@ mod tests {
             assert_eq!(line_starts(&t), plain(&t), "{t:?}");
         }
         assert_eq!(line_starts("a\r\nb\rc\n"), vec![0, 3, 5, 7]);
+    }
+
+    /// The tables a thread keeps carry nothing from one story to the next:
+    /// stories made one after the other on one thread (in both orders, the
+    /// larger one first to leave the most behind) give what each gives
+    /// alone on a fresh thread.
+    #[test]
+    fn a_story_is_the_same_after_other_stories_on_its_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let wire = "the city is a fortress, every position and every street \
+                    there, the governor said as shelling went on near Bakhmut";
+        let other = "fighter jets and long-range missiles are what it needs, \
+                     the minister told reporters in Brussels on Tuesday";
+        let texts = [
+            format!("A. {wire}. {other}. Local copy."),
+            format!("B. {other}. Then {wire}."),
+            format!("C. {wire}, and more of it."),
+            format!("D. only {other}, nothing else of it."),
+            format!("E. {other}; {other}."),
+        ];
+        let paths: Vec<std::path::PathBuf> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = dir.path().join(format!("{i}.txt"));
+                fs::write(&p, t).unwrap();
+                p
+            })
+            .collect();
+        // Per passage: its members, its occurrences' places, its text.
+        type Found = (u32, Vec<(u32, (u64, u64))>, String);
+        let story = |nodes: &[u32]| -> Vec<Found> {
+            let members: Vec<Member<'_>> = nodes
+                .iter()
+                .map(|&n| Member {
+                    path: &paths[n as usize],
+                    node: n,
+                    data: None,
+                    cold: None,
+                    sketched: None,
+                })
+                .collect();
+            let sp = story_passages(
+                &members,
+                &crate::verify::Stock::default(),
+                &crate::Config::default(),
+                2,
+            );
+            sp.passages
+                .iter()
+                .map(|p| {
+                    let at = p.occurrences.iter().map(|o| (o.member, o.bytes)).collect();
+                    (p.members, at, p.text.clone())
+                })
+                .collect()
+        };
+        let (big, small): (&[u32], &[u32]) = (&[0, 1, 2], &[3, 4]);
+        let alone = |nodes: &'static [u32]| {
+            std::thread::scope(|s| s.spawn(|| story(nodes)).join().unwrap())
+        };
+        let (big_alone, small_alone) = (alone(&[0, 1, 2]), alone(&[3, 4]));
+        assert!(!big_alone.is_empty() && !small_alone.is_empty());
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert_eq!(story(big), big_alone);
+                assert_eq!(story(small), small_alone);
+                assert_eq!(story(big), big_alone);
+            });
+        });
+    }
+
+    /// Two members of one text (one node) whose files now differ (one
+    /// changed since the sketch stage): the text counts once as a holder,
+    /// each member's spans are found in its own words, and the changed one
+    /// shows the shared passage where it still holds it.
+    #[test]
+    fn members_of_one_text_whose_files_now_differ() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = "the garrison held the eastern districts while supplies ran low";
+        let files = [
+            format!("One. {shared}, officials said."),
+            format!("Changed since, much longer now: one two three. {shared}."),
+            format!("Other outlet: {shared}; more follows."),
+        ];
+        let paths: Vec<std::path::PathBuf> = files
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = dir.path().join(format!("{i}.txt"));
+                fs::write(&p, t).unwrap();
+                p
+            })
+            .collect();
+        let members: Vec<Member<'_>> = [0u32, 0, 1]
+            .iter()
+            .zip(&paths)
+            .map(|(&node, path)| Member {
+                path,
+                node,
+                data: None,
+                cold: None,
+                sketched: None,
+            })
+            .collect();
+        let sp = story_passages(
+            &members,
+            &crate::verify::Stock::default(),
+            &crate::Config::default(),
+            2,
+        );
+        assert_eq!(sp.passages.len(), 1, "{:?}", sp.passages);
+        let p = &sp.passages[0];
+        assert_eq!(p.members, 3);
+        for o in &p.occurrences {
+            let bytes = fs::read(&paths[o.member as usize]).unwrap();
+            assert_eq!(
+                &bytes[o.bytes.0 as usize..o.bytes.1 as usize],
+                shared.as_bytes()
+            );
+        }
+        // Alone with a member of the same text, a story of one text: all
+        // its words are shared, each span found in its own file.
+        let sp = story_passages(
+            &members[..2],
+            &crate::verify::Stock::default(),
+            &crate::Config::default(),
+            2,
+        );
+        let occurrences: Vec<&Occurrence> =
+            sp.passages.iter().flat_map(|p| &p.occurrences).collect();
+        assert_eq!(
+            occurrences.iter().map(|o| o.words).sum::<u32>(),
+            13 + 18, // every word of both files
+            "{:?}",
+            sp.passages
+        );
+        for o in occurrences {
+            let bytes = fs::read(&paths[o.member as usize]).unwrap();
+            let cut = &bytes[o.bytes.0 as usize..o.bytes.1 as usize];
+            assert_eq!(cut, o.text.as_bytes());
+        }
     }
 
     #[test]
