@@ -524,6 +524,31 @@ mod tests {
         assert_eq!(line_starts("a\r\nb\rc\n"), vec![0, 3, 5, 7]);
     }
 
+    /// Writes `texts` to `0.txt`, `1.txt`, … in `dir`.
+    fn write_files(dir: &Path, texts: &[String]) -> Vec<std::path::PathBuf> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = dir.join(format!("{i}.txt"));
+                fs::write(&p, t).unwrap();
+                p
+            })
+            .collect()
+    }
+
+    /// A member of content node `node` read from its file, with nothing
+    /// kept from a sketch stage.
+    fn read_member(path: &Path, node: u32) -> Member<'_> {
+        Member {
+            path,
+            node,
+            data: None,
+            cold: None,
+            sketched: None,
+        }
+    }
+
     /// The tables a thread keeps carry nothing from one story to the next:
     /// stories made one after the other on one thread (in both orders, the
     /// larger one first to leave the most behind) give what each gives
@@ -542,27 +567,13 @@ mod tests {
             format!("D. only {other}, nothing else of it."),
             format!("E. {other}; {other}."),
         ];
-        let paths: Vec<std::path::PathBuf> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let p = dir.path().join(format!("{i}.txt"));
-                fs::write(&p, t).unwrap();
-                p
-            })
-            .collect();
+        let paths = write_files(dir.path(), &texts);
         // Per passage: its members, its occurrences' places, its text.
         type Found = (u32, Vec<(u32, (u64, u64))>, String);
         let story = |nodes: &[u32]| -> Vec<Found> {
             let members: Vec<Member<'_>> = nodes
                 .iter()
-                .map(|&n| Member {
-                    path: &paths[n as usize],
-                    node: n,
-                    data: None,
-                    cold: None,
-                    sketched: None,
-                })
+                .map(|&n| read_member(&paths[n as usize], n))
                 .collect();
             let sp = story_passages(
                 &members,
@@ -606,25 +617,11 @@ mod tests {
             format!("Changed since, much longer now: one two three. {shared}."),
             format!("Other outlet: {shared}; more follows."),
         ];
-        let paths: Vec<std::path::PathBuf> = files
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let p = dir.path().join(format!("{i}.txt"));
-                fs::write(&p, t).unwrap();
-                p
-            })
-            .collect();
+        let paths = write_files(dir.path(), &files);
         let members: Vec<Member<'_>> = [0u32, 0, 1]
             .iter()
             .zip(&paths)
-            .map(|(&node, path)| Member {
-                path,
-                node,
-                data: None,
-                cold: None,
-                sketched: None,
-            })
+            .map(|(&node, path)| read_member(path, node))
             .collect();
         let sp = story_passages(
             &members,
