@@ -278,36 +278,29 @@ impl PassageTables {
                 continue;
             };
             let start = self.slot_of.len();
-            match texts.iter().find(|t| t.0 == m.node) {
+            // A member repeating a text with other shingles (its file
+            // changed since) is not counted as a holder.
+            let counted = match texts.iter().find(|t| t.0 == m.node) {
                 Some((_, r, seq)) if *seq == &l.seq[..] => {
                     at.push(Some(r.clone()));
                     continue;
                 }
-                Some(_) => {
-                    // (Its shingles are not counted as a text's.)
-                    for &h in l.seq.iter() {
-                        let (s, new) = self.slots.insert(h);
-                        if new {
-                            self.holders[s] = (NO_TEXT, 0);
-                            self.first_run[s] = NO_RUN;
-                        }
-                        self.slot_of.push(s as u32);
-                    }
+                Some(_) => false,
+                None => true,
+            };
+            for &h in l.seq.iter() {
+                let (s, new) = self.slots.insert(h);
+                let e = &mut self.holders[s];
+                if new {
+                    *e = if counted { (m.node, 1) } else { (NO_TEXT, 0) };
+                    self.first_run[s] = NO_RUN;
+                } else if counted && e.0 != m.node {
+                    *e = (m.node, e.1 + 1);
                 }
-                None => {
-                    for &h in l.seq.iter() {
-                        let (s, new) = self.slots.insert(h);
-                        let e = &mut self.holders[s];
-                        if new {
-                            *e = (m.node, 1);
-                            self.first_run[s] = NO_RUN;
-                        } else if e.0 != m.node {
-                            *e = (m.node, e.1 + 1);
-                        }
-                        self.slot_of.push(s as u32);
-                    }
-                    texts.push((m.node, start..self.slot_of.len(), &l.seq));
-                }
+                self.slot_of.push(s as u32);
+            }
+            if counted {
+                texts.push((m.node, start..self.slot_of.len(), &l.seq));
             }
             at.push(Some(start..self.slot_of.len()));
         }
