@@ -180,12 +180,16 @@ fn normalize16(bytes: &[u8; 16], len: usize, fold: bool, out: &mut [u8]) -> Opti
             if (r << 1) & n & ((1 << len) - 1) != 0 {
                 return None;
             }
-            // No folded byte is folded again, so one pass per class is
-            // the table look-up of `LOWER_FOLD`.
+            // A byte is at most one pair's `from`, and no folded byte is
+            // folded again, so the table look-up of `LOWER_FOLD` is `w`
+            // XOR the `from ^ to` of the pair it matches: every compare is
+            // against the same `w`, none waits on the one before.
+            let mut delta = _mm_setzero_si128();
             for (from, to) in FOLD_PAIRS {
                 let hit = _mm_cmpeq_epi8(w, set(from));
-                w = _mm_or_si128(_mm_andnot_si128(hit, w), _mm_and_si128(hit, set(to)));
+                delta = _mm_or_si128(delta, _mm_and_si128(hit, set(from ^ to)));
             }
+            w = _mm_xor_si128(w, delta);
         }
         _mm_storeu_si128(out.as_mut_ptr().cast(), w);
     }
