@@ -415,8 +415,17 @@ impl PairVerifier {
             }
             self.loaded_pos.clear();
             for &s in &self.evidence_slots {
-                let r = self.start[s as usize] as usize..self.start[s as usize + 1] as usize;
-                self.loaded_pos.extend_from_slice(&self.pos[r]);
+                let (from, to) = (
+                    self.start[s as usize] as usize,
+                    self.start[s as usize + 1] as usize,
+                );
+                // Most shingles are at one position: a push, not a copy
+                // of unknown length (a call to `memcpy`).
+                if to == from + 1 {
+                    self.loaded_pos.push(self.pos[from]);
+                } else {
+                    self.loaded_pos.extend_from_slice(&self.pos[from..to]);
+                }
             }
             self.loaded_pos.sort_unstable();
             self.partner_pos.clear();
