@@ -746,6 +746,8 @@ pub fn overlap(a: &Shingled, b: &Shingled, stock: &Stock, k: usize) -> Overlap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shingle::shingles;
+    use crate::tokenize::tokenize;
 
     /// `sort_distinct` is a sort, on few values, on values dense and sparse
     /// in their range, and at the ends of `u32`.
@@ -777,8 +779,6 @@ mod tests {
             assert_eq!(v, want, "case {case}");
         }
     }
-    use crate::shingle::shingles;
-    use crate::tokenize::tokenize;
 
     /// Random shingle sequences over small alphabets, so that repeats,
     /// shared runs and stock shingles are common.

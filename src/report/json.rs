@@ -444,7 +444,9 @@ mod tests {
                 (fast, serde_json::to_vec(&story(&o, s)).unwrap())
             },
             |_, s, (fast, serde)| -> Result<(), ()> {
-                assert_eq!(
+                assert!(
+                    fast == serde,
+                    "{}\n{}",
                     String::from_utf8_lossy(&fast),
                     String::from_utf8_lossy(&serde)
                 );
