@@ -352,15 +352,22 @@ pub fn write_json(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()>
     w.write_all(b"}\n")
 }
 
+/// Writes one JSON Lines record, `{"type": kind, "data": data}`.
 pub(crate) fn line<T: Serialize>(w: &mut dyn Write, kind: &str, data: &T) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Env<'a, T> {
-        #[serde(rename = "type")]
-        kind: &'a str,
-        data: &'a T,
-    }
-    serde_json::to_writer(&mut *w, &Env { kind, data })?;
-    w.write_all(b"\n")
+    line_with(w, kind, |w| Ok(serde_json::to_writer(w, data)?))
+}
+
+/// Writes one JSON Lines record of type `kind` whose data `data` writes.
+fn line_with<W: Write + ?Sized>(
+    w: &mut W,
+    kind: &str,
+    data: impl FnOnce(&mut W) -> io::Result<()>,
+) -> io::Result<()> {
+    w.write_all(b"{\"type\":")?;
+    serde_json::to_writer(&mut *w, kind)?;
+    w.write_all(b",\"data\":")?;
+    data(w)?;
+    w.write_all(b"}\n")
 }
 
 /// Writes the JSON Lines form.
@@ -384,10 +391,8 @@ pub fn write_jsonl(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()
     )?;
     o.for_each_story_rendered(
         |_, s| -> io::Result<Vec<u8>> {
-            // What `line(.., "story", &story(o, s))` writes.
-            let mut buf = b"{\"type\":\"story\",\"data\":".to_vec();
-            write_story(&mut buf, o, s)?;
-            buf.extend_from_slice(b"}\n");
+            let mut buf = Vec::new();
+            line_with(&mut buf, "story", |buf| Ok(write_story(buf, o, s)?))?;
             Ok(buf)
         },
         |_, _, buf| w.write_all(&buf?),
@@ -406,6 +411,15 @@ pub fn write_jsonl(w: &mut dyn Write, o: &Outcome, view: &View) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A JSON Lines record is one compact object, its type escaped, then a
+    /// newline.
+    #[test]
+    fn line_frames_one_record() {
+        let mut buf = Vec::new();
+        line(&mut buf, "st\"ory", &(1, "a")).unwrap();
+        assert_eq!(buf, b"{\"type\":\"st\\\"ory\",\"data\":[1,\"a\"]}\n");
+    }
 
     /// `write_story` gives serde's bytes for every story of the Bakhmut
     /// articles, copied under names that JSON must escape (a quote, a
