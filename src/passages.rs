@@ -582,11 +582,11 @@ mod tests {
                 })
                 .collect()
         };
-        let (big, small): (&[u32], &[u32]) = (&[0, 1, 2], &[3, 4]);
+        let (big, small): (&'static [u32], &'static [u32]) = (&[0, 1, 2], &[3, 4]);
         let alone = |nodes: &'static [u32]| {
             std::thread::scope(|s| s.spawn(|| story(nodes)).join().unwrap())
         };
-        let (big_alone, small_alone) = (alone(&[0, 1, 2]), alone(&[3, 4]));
+        let (big_alone, small_alone) = (alone(big), alone(small));
         assert!(!big_alone.is_empty() && !small_alone.is_empty());
         std::thread::scope(|s| {
             s.spawn(|| {
